@@ -1,0 +1,150 @@
+"""Fit one spectrum at every K: sample, compute free energies, choose the noise and K."""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .config import DEFAULTS, FitConfig
+from .freeenergy import free_energy, model_probabilities, refine_minimum, stepping_stone_se
+from .model import Problem, build_problem, noise_guess
+from .result import KFit, Ladder
+from .sampler import ChainOutput, geometric_ladder, run_many
+
+_S = DEFAULTS["sampler"]
+NOISE_TOP_FACTOR = 25.0  # estimate mode: ladder top at 25 / s0^2, i.e. noise down to s0 / 5
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """The sampler and noise settings a fit needs (config.FitConfig maps onto this)."""
+
+    replicas: int = _S["replicas"]
+    ratio: float = _S["ratio"]
+    burn_in: int = _S["burn_in"]
+    sweeps: int = _S["sweeps"]
+    chains: int = _S["chains"]
+    seed: int = _S["seed"]
+    thin: int = _S["thin"]
+    threads: int | None = _S["threads"]
+    noise_sd: float | None = None  # known noise sd (y units); None: estimate
+    max_precision: float | None = None  # estimate mode: top of the ladder (1/y-units^2)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of everything that decides the numbers, for provenance."""
+    out = {"python": platform.python_version(), "bayespec": __version__}
+    for pkg in ("numpy", "numba", "llvmlite", "scipy", "xarray", "zarr", "arviz"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def ladder_for(problem: Problem, s: FitSettings) -> tuple[np.ndarray, bool]:
+    """The inverse-temperature ladder and whether the noise is estimated along it."""
+    if s.noise_sd is not None:
+        return geometric_ladder(1.0 / s.noise_sd ** 2, s.replicas, s.ratio), False
+    top = s.max_precision or NOISE_TOP_FACTOR / noise_guess(problem.y, problem.w) ** 2
+    return geometric_ladder(top, s.replicas, s.ratio), True
+
+
+def fit_problems(problems: list[Problem], s: FitSettings,
+                 config: dict[str, Any] | None = None) -> list[KFit]:
+    """Sample every problem (one per K) and turn the chains into KFit results."""
+    jobs = [(p, ladder_for(p, s)[0]) for p in problems]
+    t0 = time.perf_counter()
+    outs = run_many(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, s.threads)
+    wall = time.perf_counter() - t0
+    versions = package_versions()
+    fits = []
+    for (prob, betas), chains in zip(jobs, outs):
+        fits.append(summarise_chains(prob, betas, ladder_for(prob, s)[1], chains, s, config or {},
+                                     versions, wall))
+    return fits
+
+
+def fit_spectrum(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: str,
+                 Ks: list[int] | tuple[int, ...], background: str, degree: int | None,
+                 priors: dict, s: FitSettings, config: dict[str, Any] | None = None,
+                 source: str = "") -> list[KFit]:
+    """Fit every K in ``Ks`` to one spectrum; returns one KFit per K (same order)."""
+    problems = [build_problem(x, y, sd, shape, K, background, degree, priors, source) for K in Ks]
+    return fit_problems(problems, s, config)
+
+
+def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
+                     chains: list[ChainOutput], s: FitSettings, config: dict[str, Any],
+                     versions: dict[str, str], wall: float) -> KFit:
+    """Free energies, the noise choice and the relabelled posterior of one K."""
+    ne = np.stack([c.ne for c in chains])  # (C, L, S)
+    theta = np.stack([c.theta for c in chains])  # (C, L, D, P)
+    n = prob.n
+    log_z, log_z_se = stepping_stone_se(ne, betas)
+    f = free_energy(betas, log_z, n, prob.sum_log_w)
+    L = len(betas)
+    if estimated:
+        b_hat, f_hat, l_star = refine_minimum(ne, betas, log_z, n, prob.sum_log_w)
+        target = int(np.argmin(np.abs(np.log(betas[1:]) - np.log(b_hat)))) + 1
+        f_se = float(log_z_se[l_star])
+    else:
+        b_hat, target = float(betas[-1]), L - 1
+        f_hat, f_se = float(f[-1]), float(log_z_se[-1])
+    swaps = np.stack([c.swap for c in chains]).sum(axis=0) / (len(chains) * s.sweeps)
+    draws = theta[:, target]  # (C, D, P)
+    ne_draws = ne[:, target, s.thin - 1::s.thin][:, : draws.shape[1]]
+    posterior = split_and_relabel(prob, draws)
+    b_t = betas[target]
+    loglik = 0.5 * n * np.log(b_t / (2 * np.pi)) + 0.5 * prob.sum_log_w - b_t * ne_draws
+    logprior = sum(p.logpdf(draws[..., i]) for i, p in enumerate(prob.priors))
+    ladder = Ladder(
+        beta=betas, mean_energy=ne.mean(axis=(0, 2)) / n, log_z=log_z, log_z_se=log_z_se,
+        free_energy=f, free_energy_se=np.where(betas > 0, log_z_se, np.nan),
+        swap_acceptance=np.concatenate([swaps, [np.nan]]),
+    )
+    acc = np.stack([c.acc for c in chains]).sum(axis=0) / (len(chains) * s.sweeps)
+    return KFit(
+        K=prob.K, shape=prob.shape.name, background=prob.background.name,
+        coef_names=prob.background.coef_names(prob.nb), x=prob.x, y=prob.y,
+        sd=None if np.all(prob.w == 1.0) else 1.0 / np.sqrt(prob.w),
+        posterior=posterior,
+        sample_stats={"energy": ne_draws / n, "lp": loglik + logprior,
+                      "log_likelihood": loglik},
+        ladder=ladder, acceptance=acc, param_names=list(prob.param_names),
+        free_energy=f_hat, free_energy_se=f_se, noise_sd=float(1.0 / np.sqrt(b_hat)),
+        noise_estimated=estimated, target_rung=target, seed=s.seed, config=config,
+        versions=versions,
+        timing={"chain_seconds": float(sum(c.seconds for c in chains)), "wall_seconds": wall},
+    )
+
+
+def split_and_relabel(prob: Problem, draws: np.ndarray) -> dict[str, np.ndarray]:
+    """Packed draws (C, D, P) -> named arrays, peaks sorted by center in every draw.
+
+    The posterior is symmetric under permuting peaks (no ordering constraint is imposed), so
+    sorting each draw by center is a relabelling for summaries only; free energies use none.
+    """
+    C, D, _ = draws.shape
+    K, st = prob.K, prob.stride
+    peaks = draws[..., : K * st].reshape(C, D, K, st)
+    order = np.argsort(peaks[..., 1], axis=-1, kind="stable")
+    peaks = np.take_along_axis(peaks, order[..., None], axis=2)
+    out = {name: np.ascontiguousarray(peaks[..., i]) for i, name in enumerate(prob.peak_vars)}
+    out["background"] = np.ascontiguousarray(draws[..., K * st:])
+    return out
+
+
+def settings_from_config(cfg: FitConfig) -> FitSettings:
+    """The FitSettings a validated FitConfig asks for."""
+    sp = cfg.sampler
+    return FitSettings(replicas=sp.replicas, ratio=sp.ratio, burn_in=sp.burn_in, sweeps=sp.sweeps,
+                       chains=sp.chains, seed=sp.seed, thin=sp.thin, threads=sp.threads,
+                       noise_sd=None if cfg.noise.estimate else cfg.noise.sd,
+                       max_precision=cfg.noise.max_precision)

@@ -1,0 +1,189 @@
+"""Read spectra from CSV / whitespace text, with one-line errors naming file, line and fix.
+
+Accepted: comma, semicolon, tab or space separated columns ``x, y`` or ``x, y, sd``; ``#``
+comments (whole-line or trailing) and blank lines are skipped; the first non-comment line may
+be a header of non-numeric names (``x,y,sd``), which is ignored (columns are positional).
+Tabs and runs of spaces count as the same (whitespace) delimiter. A strictly decreasing axis
+(binding-energy XPS) is reversed to increasing order, all columns together.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+
+_COLS = ("x", "y", "sd")
+_WS = "whitespace"
+_DELIM_NAMES = {",": "comma", ";": "semicolon", _WS: "whitespace/tab"}
+
+
+@dataclass
+class Spectrum:
+    """One spectrum: float64 arrays of shape (n,), ``x`` strictly increasing; ``sd`` optional."""
+
+    x: np.ndarray
+    y: np.ndarray
+    sd: np.ndarray | None
+    path: str
+
+    @property
+    def n(self) -> int:
+        """Number of points."""
+        return int(self.x.shape[0])
+
+
+def _read_text(path: str | Path) -> str:
+    p = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{p}: file not found; check the path and the working directory "
+                        f"({Path.cwd()})") from None
+    except IsADirectoryError:
+        raise DataError(f"{p}: is a directory, not a data file; give the path of a "
+                        f".csv/.txt file") from None
+    except OSError as e:
+        raise DataError(f"{p}: cannot read file ({e.strerror or e}); check that it exists "
+                        f"and is readable") from None
+    if b"\x00" in data:
+        raise DataError(f"{p}: looks like a binary file, not text; export the spectrum as "
+                        f"CSV or plain text columns x, y[, sd]")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")  # instrument exports with e.g. a latin-1 'µ' in a comment
+
+
+def _delimiter(p: str, lineno: int, s: str) -> str | None:
+    """The delimiter of one (stripped, comment-free) line; None for a single cell."""
+    if "," in s and ";" in s:
+        raise DataError(f"{p}: line {lineno}: mixes comma and semicolon delimiters; use one "
+                        f"delimiter throughout (and '.' as the decimal point)")
+    if "," in s:
+        return ","
+    if ";" in s:
+        return ";"
+    return _WS if len(s.split()) > 1 else None
+
+
+def _cell(p: str, lineno: int, col: int, cell: str) -> float:
+    name = _COLS[col] if col < len(_COLS) else f"#{col + 1}"
+    where = f"{p}: line {lineno}, column {col + 1} ({name})"
+    if not cell:
+        raise DataError(f"{where}: empty cell (stray delimiter?); fill it in or remove the "
+                        f"extra delimiter")
+    try:
+        v = float(cell)
+    except ValueError:
+        raise DataError(f"{where}: cannot read {cell!r} as a number; fix the value, use '.' "
+                        f"as the decimal point, or comment the line out with '#'") from None
+    if not math.isfinite(v):
+        raise DataError(f"{p}: line {lineno}: {name} is {cell!r} (NaN or inf); remove the "
+                        f"line or replace the value with a finite number")
+    return v
+
+
+def read_spectrum(path: str | Path) -> Spectrum:
+    """Read a 2- or 3-column spectrum file; raise DataError (one line) on any problem."""
+    p = str(path)
+    text = _read_text(path)
+    delim: str | None = None
+    delim_line = 0
+    ncol, ncol_line = 0, 0
+    header: tuple[int, int] | None = None  # (line, number of names) of a delimited header
+    had_header = False
+    seen_content = False
+    rows: list[list[float]] = []
+    lines: list[int] = []
+
+    for lineno, raw_line in enumerate(text.splitlines(), 1):
+        s = raw_line.split("#", 1)[0].strip()
+        if not s:
+            continue
+        d = _delimiter(p, lineno, s)
+        cells = s.split() if d in (_WS, None) else [c.strip() for c in s.split(d)]
+        is_header = not seen_content and all(_is_name(c) for c in cells)
+        seen_content = True
+        if d is not None and not (is_header and d == _WS):
+            if delim is None:
+                delim, delim_line = d, lineno
+            elif d != delim:
+                raise DataError(f"{p}: line {lineno}: uses {_DELIM_NAMES[d]} as delimiter but "
+                                f"line {delim_line} uses {_DELIM_NAMES[delim]}; use one delimiter "
+                                f"throughout the file (a ',' decimal point counts as a delimiter)")
+        if is_header:
+            had_header = True
+            header = (lineno, len(cells)) if d != _WS else None  # names may contain spaces
+            continue
+        if not rows:
+            ncol, ncol_line = len(cells), lineno
+            if ncol not in (2, 3):
+                raise DataError(f"{p}: line {lineno}: found {ncol} column(s); expected 2 (x, y) "
+                                f"or 3 (x, y, sd); remove extra columns or check the delimiter "
+                                f"(comma, semicolon, tab or spaces)")
+            if header is not None and header[1] != ncol:
+                raise DataError(f"{p}: line {header[0]}: header has {header[1]} name(s) but the "
+                                f"data (from line {lineno}) has {ncol} columns; fix the header "
+                                f"or the data")
+        elif len(cells) != ncol:
+            raise DataError(f"{p}: line {lineno}: has {len(cells)} column(s) but line {ncol_line} "
+                            f"has {ncol}; every row needs the same columns x, y"
+                            f"{', sd' if ncol == 3 else ''}")
+        vals = [_cell(p, lineno, j, c) for j, c in enumerate(cells)]
+        if ncol == 3 and vals[2] <= 0:
+            raise DataError(f"{p}: line {lineno}: sd must be > 0, got {cells[2]!r}; give a "
+                            f"positive sd, remove the point, or drop the sd column to estimate "
+                            f"the noise")
+        rows.append(vals)
+        lines.append(lineno)
+
+    if not rows:
+        what = "has only a header" if had_header else "is empty or has only comments"
+        raise DataError(f"{p}: no data rows (file {what}); expected numeric columns x, y[, sd]")
+
+    arr = np.asarray(rows, dtype=np.float64)
+    x = arr[:, 0]
+    first: dict[float, int] = {}
+    for xi, li in zip(x.tolist(), lines):
+        if xi in first:
+            raise DataError(f"{p}: lines {first[xi]} and {li}: duplicated x = {xi!r}; average "
+                            f"or remove one of the points")
+        first[xi] = li
+    if len(x) >= 2:
+        increasing = x[1] > x[0]
+        dx = np.diff(x)
+        bad = np.flatnonzero(dx < 0 if increasing else dx > 0)
+        if bad.size:
+            k = int(bad[0])
+            order = "increasing" if increasing else "decreasing"
+            raise DataError(f"{p}: line {lines[k + 1]}: x = {x[k + 1]!r} breaks the {order} order "
+                            f"(previous x = {x[k]!r} on line {lines[k]}); sort the rows by x")
+        if not increasing:
+            arr = arr[::-1]
+    arr = np.ascontiguousarray(arr)
+    sd = arr[:, 2].copy() if ncol == 3 else None
+    return Spectrum(x=arr[:, 0].copy(), y=arr[:, 1].copy(), sd=sd, path=p)
+
+
+def _is_name(cell: str) -> bool:
+    """True for a header cell: non-empty and not a number (``nan``/``inf`` count as numbers)."""
+    if not cell:
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return True
+    return False
+
+
+def check_enough_points(spec: Spectrum, n_params: int, K: int) -> None:
+    """Raise DataError unless the spectrum has more points than the model has parameters."""
+    n = spec.n
+    if n <= n_params:
+        raise DataError(f"{spec.path}: {n} points but the K={K} model has {n_params} parameters; "
+                        f"need more points than parameters (reduce K or simplify the background)")

@@ -1,0 +1,172 @@
+"""A K-peak model bound to one spectrum: parameter layout, priors (given or defaulted), weights."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ConfigError, DataError
+from .priors import Prior, parse_prior
+from .shapes import BACKGROUNDS, SHAPES, Background, Shape, uniform_step
+
+PEAK_KINDS = ("amplitude", "center", "width")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything the kernel needs for one (spectrum, K).
+
+    x, y: (n,) axis and data; w: (n,) relative weights 1/sd_i^2 (ones without an sd column);
+    h: uniform step of x or 0. priors: (P,) one per packed parameter, in kernel layout.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    h: float
+    K: int
+    shape: Shape
+    background: Background
+    nb: int
+    priors: tuple[Prior, ...]
+    param_names: tuple[str, ...]
+
+    @property
+    def stride(self) -> int:
+        return 3 + len(self.shape.extra)
+
+    @property
+    def n(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def sum_log_w(self) -> float:
+        return float(np.sum(np.log(self.w)))
+
+    @property
+    def peak_vars(self) -> tuple[str, ...]:
+        return PEAK_KINDS + self.shape.extra
+
+    def curve(self, theta: np.ndarray) -> np.ndarray:
+        """Model f(x; theta) for natural-space draws theta (..., P) -> (..., n)."""
+        theta = np.asarray(theta, dtype=float)
+        flat = theta.reshape(-1, theta.shape[-1])
+        out = np.zeros((flat.shape[0], self.n))
+        g = np.zeros(self.n)
+        bgc = np.zeros(self.n)
+        st = self.stride
+        for d, t in enumerate(flat):
+            for k in range(self.K):
+                o = k * st
+                g[:] = 0.0
+                lo, hi = self.shape.profile(self.x, self.h, t[o + 1], t[o + 2], t[o + 3:o + st], g)
+                out[d, lo:hi] += t[o] * g[lo:hi]
+            if self.nb:
+                self.background.evaluate(self.x, np.ascontiguousarray(t[self.K * st:]), bgc)
+                out[d] += bgc
+        return out.reshape(theta.shape[:-1] + (self.n,))
+
+    def components(self, theta: np.ndarray) -> np.ndarray:
+        """Each peak's contribution (K, n) and the background as the last row: (K + 1, n)."""
+        st = self.stride
+        out = np.zeros((self.K + 1, self.n))
+        g = np.zeros(self.n)
+        for k in range(self.K):
+            o = k * st
+            g[:] = 0.0
+            lo, hi = self.shape.profile(self.x, self.h, theta[o + 1], theta[o + 2],
+                                        np.ascontiguousarray(theta[o + 3:o + st]), g)
+            out[k, lo:hi] = theta[o] * g[lo:hi]
+        if self.nb:
+            self.background.evaluate(self.x, np.ascontiguousarray(theta[self.K * st:]), out[-1])
+        return out
+
+
+def default_priors(x: np.ndarray, y: np.ndarray, shape: str, bg: str, nb: int) -> dict:
+    """Weakly informative, proper priors scaled to the data's range (used for absent keys).
+
+    Centers uniform over the axis; heights uniform up to twice the data's span; widths uniform
+    from the sampling step to half the axis; background coefficients normal with a scale that
+    lets each term reach ten times the data's magnitude over the axis.
+    """
+    span = float(x[-1] - x[0])
+    step = float(np.min(np.diff(x)))
+    yspan = float(np.max(y) - np.min(y)) or 1.0
+    ymag = float(np.max(np.abs(y))) or 1.0
+    xmag = float(np.max(np.abs(x))) or 1.0
+    if shape == "gaussian_nagata":  # width is a precision 1/sd^2
+        width = {"dist": "uniform", "low": 1.0 / (span / 2) ** 2, "high": 1.0 / step ** 2}
+    else:
+        width = {"dist": "uniform", "low": step / 2, "high": span / 2}
+    out = {
+        "amplitude": {"dist": "uniform", "low": 0.0, "high": 2 * yspan},
+        "center": {"dist": "uniform", "low": float(x[0]), "high": float(x[-1])},
+        "width": width,
+        "eta": {"dist": "uniform", "low": 0.0, "high": 1.0},
+    }
+    if bg == "exponential":
+        out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 10 * ymag},
+                             {"dist": "uniform", "low": 0.0, "high": 10.0 / span}]
+    else:
+        out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 10 * ymag / xmag ** j}
+                             for j in range(nb)]
+    return out
+
+
+def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: str, K: int,
+                  background: str, degree: int | None, priors: dict, source: str = "") -> Problem:
+    """Bind a model to data. ``priors`` maps kind -> Prior or list[Prior] (absent: defaults)."""
+    if shape not in SHAPES:
+        raise ConfigError(f"model.shape: unknown shape {shape!r}; choose one of {sorted(SHAPES)}")
+    if background not in BACKGROUNDS:
+        raise ConfigError(f"model.background.kind: unknown {background!r}; "
+                          f"choose one of {sorted(BACKGROUNDS)}")
+    shp, bgd = SHAPES[shape], BACKGROUNDS[background]
+    nb = bgd.ncoef(degree)
+    defaults = default_priors(x, y, shape, background, nb)
+    peak_priors = []
+    for kind in PEAK_KINDS + shp.extra:
+        p = priors.get(kind)
+        if p is None:
+            p = parse_prior(defaults[kind], f"priors.{kind} (default)", positive=kind != "center")
+        if kind == "eta" and not (p.support[0] >= 0 and p.support[1] <= 1):
+            raise ConfigError("priors.eta: the pseudo-Voigt fraction lives in [0, 1]; "
+                              "use e.g. {dist: uniform, low: 0, high: 1}")
+        peak_priors.append(p)
+    bp = priors.get("background")
+    if bp is None:
+        bp = [parse_prior(s, f"priors.background[{j}] (default)")
+              for j, s in enumerate(defaults["background"])]
+    elif isinstance(bp, Prior):
+        bp = [bp] * nb
+    if len(bp) != nb:
+        raise ConfigError(f"priors.background: {len(bp)} priors given but the {background} "
+                          f"background has {nb} coefficients; give one prior or {nb}")
+    names, plist = [], []
+    for k in range(K):
+        for kind, p in zip(PEAK_KINDS + shp.extra, peak_priors):
+            names.append(f"{kind}[{k}]")
+            plist.append(p)
+    coef_names = bgd.coef_names(nb)
+    for j in range(nb):
+        names.append(f"background[{coef_names[j]}]")
+        plist.append(bp[j])
+    n = x.shape[0]
+    if n <= len(plist):
+        raise DataError(f"{source or 'data'}: {n} points but the K={K} model has {len(plist)} "
+                        f"parameters; need more points than parameters (reduce K or simplify "
+                        f"the background)")
+    w = np.ones(n) if sd is None else 1.0 / np.asarray(sd, dtype=float) ** 2
+    return Problem(np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float),
+                   w, uniform_step(np.asarray(x, dtype=float)), K, shp, bgd, nb, tuple(plist),
+                   tuple(names))
+
+
+def noise_guess(y: np.ndarray, w: np.ndarray) -> float:
+    """Rough noise sd from second differences (robust MAD); sets the top of the noise ladder."""
+    d = np.diff(y * np.sqrt(w), 2) if len(y) > 3 else np.diff(y)
+    mad = float(np.median(np.abs(d - np.median(d))))
+    s = mad / 0.6745 / math.sqrt(6.0)
+    return s if s > 0 else float(np.std(y)) or 1.0

@@ -1,0 +1,275 @@
+"""Persist a :class:`~bayespec.result.KFit` as an ArviZ-style Zarr v3 store, atomically.
+
+Layout (one ``xr.DataTree``):
+
+* ``posterior``: peak variables (``amplitude``, ``center``, ``width``, extras such as ``eta``)
+  dims (chain, draw, peak); ``background`` dims (chain, draw, coef), coord coef = coef names.
+* ``sample_stats``: every ``KFit.sample_stats`` entry, dims (chain, draw).
+* ``observed_data``: ``y`` (x) and ``y_sd`` (x) when the data has standard deviations.
+* ``constant_data``: coord ``x`` (x), ``sd`` (x) if present, scalars ``noise_sd``,
+  ``noise_estimated``, ``K``.
+* ``ladder`` (not an ArviZ group): per-rung arrays dims (rung,), ``acceptance`` (rung, param).
+* root attrs: fit metadata (JSON strings for ``config``, ``versions``, ``timing``), ``created_by``,
+  ``created_at`` and, written last, ``complete = True``.
+
+Strings (coords ``coef`` and ``param``) are stored as numpy ``StringDType`` (Zarr v3 ``string``),
+so they read back as ``StringDType`` arrays. Metadata is consolidated (zarr-python's v3 extension,
+re-consolidated after the ``complete`` marker) so a plain ``xr.open_datatree(path, engine="zarr")``
+opens the store without xarray's "failed to open with consolidated metadata" RuntimeWarning.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import secrets
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from bayespec import __version__
+from bayespec.errors import DataError
+from bayespec.result import KFit
+
+__all__ = ["to_datatree", "write_fit", "read_fit", "to_inference_data", "write_table_atomic"]
+
+_LADDER_FIELDS = (
+    "beta",
+    "mean_energy",
+    "log_z",
+    "log_z_se",
+    "free_energy",
+    "free_energy_se",
+    "swap_acceptance",
+)
+
+# Indirection so tests can simulate a crash at the rename step.
+_rename = os.rename
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, default=_json_default, sort_keys=True)
+
+
+def _strings(names: list[str]) -> np.ndarray:
+    # StringDType round-trips through Zarr v3 (even when empty); '<U' warns as unstable and an
+    # empty object array reads back as float64.
+    return np.asarray([str(n) for n in names], dtype=np.dtypes.StringDType())
+
+
+def to_datatree(fit: KFit) -> xr.DataTree:
+    """Convert a fit to a DataTree (groups and dims as described in the module docstring)."""
+    bg = np.asarray(fit.posterior["background"], dtype=float)
+    n_chain, n_draw = bg.shape[:2]
+    peak_vars = {k: np.asarray(v) for k, v in fit.posterior.items() if k != "background"}
+    post_vars: dict[str, Any] = {k: (("chain", "draw", "peak"), v) for k, v in peak_vars.items()}
+    post_vars["background"] = (("chain", "draw", "coef"), bg)
+    posterior = xr.Dataset(
+        post_vars,
+        coords={
+            "chain": np.arange(n_chain),
+            "draw": np.arange(n_draw),
+            "peak": np.arange(int(fit.K)),
+            "coef": _strings(fit.coef_names),
+        },
+    )
+
+    chain_draw = {"chain": np.arange(n_chain), "draw": np.arange(n_draw)}
+    sample_stats = xr.Dataset(
+        {k: (("chain", "draw"), np.asarray(v)) for k, v in fit.sample_stats.items()},
+        coords=chain_draw,
+    )
+
+    x = np.asarray(fit.x, dtype=float)
+    obs: dict[str, Any] = {"y": ("x", np.asarray(fit.y, dtype=float))}
+    const: dict[str, Any] = {
+        "noise_sd": ((), float(fit.noise_sd)),
+        "noise_estimated": ((), bool(fit.noise_estimated)),
+        "K": ((), int(fit.K)),
+    }
+    if fit.sd is not None:
+        sd = np.asarray(fit.sd, dtype=float)
+        obs["y_sd"] = ("x", sd)
+        const["sd"] = ("x", sd)
+    observed_data = xr.Dataset(obs, coords={"x": x})
+    constant_data = xr.Dataset(const, coords={"x": x})
+
+    lad = fit.ladder
+    n_rung = len(np.asarray(lad.beta))
+    lad_vars: dict[str, Any] = {
+        f: ("rung", np.asarray(getattr(lad, f), dtype=float)) for f in _LADDER_FIELDS
+    }
+    lad_vars["acceptance"] = (("rung", "param"), np.asarray(fit.acceptance, dtype=float))
+    ladder = xr.Dataset(
+        lad_vars, coords={"rung": np.arange(n_rung), "param": _strings(fit.param_names)}
+    )
+
+    created_at = _dt.datetime.now(_dt.timezone.utc).isoformat()
+    group_attrs = {
+        "created_at": created_at,
+        "inference_library": "bayespec",
+        "inference_library_version": __version__,
+    }
+    for ds in (posterior, sample_stats, observed_data, constant_data):
+        ds.attrs.update(group_attrs)
+
+    root = xr.Dataset(
+        attrs={
+            "K": int(fit.K),
+            "shape": str(fit.shape),
+            "background": str(fit.background),
+            "free_energy": float(fit.free_energy),
+            "free_energy_se": float(fit.free_energy_se),
+            "noise_sd": float(fit.noise_sd),
+            "noise_estimated": bool(fit.noise_estimated),
+            "target_rung": int(fit.target_rung),
+            "seed": int(fit.seed),
+            "config": _dumps(fit.config),
+            "versions": _dumps(fit.versions),
+            "timing": _dumps(fit.timing),
+            "created_by": f"bayespec {__version__}",
+            "created_at": created_at,
+        }
+    )
+    return xr.DataTree.from_dict(
+        {
+            "/": root,
+            "posterior": posterior,
+            "sample_stats": sample_stats,
+            "observed_data": observed_data,
+            "constant_data": constant_data,
+            "ladder": ladder,
+        }
+    )
+
+
+def _fsync_tree(root: Path) -> None:
+    """Best-effort fsync of every file and directory under ``root`` (and ``root`` itself)."""
+    for dirpath, _dirs, files in os.walk(root, topdown=False):
+        for name in files:
+            _fsync_path(Path(dirpath) / name, os.O_RDONLY)
+        _fsync_path(Path(dirpath), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+
+
+def _fsync_path(path: Path, flags: int) -> None:
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _sibling(dest: Path, tag: str) -> Path:
+    return dest.parent / f".{dest.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def write_fit(path: str | os.PathLike[str], fit: KFit) -> Path:
+    """Write ``fit`` as a Zarr v3 store at ``path`` atomically; return the final path.
+
+    The store is written to a hidden sibling temp directory, marked ``complete = True`` last,
+    synced, then renamed into place (an existing store is moved aside first and deleted after).
+    A crash leaves either the old store or nothing at ``path``, never a partial store.
+    """
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _sibling(dest, "tmp")
+    old: Path | None = None
+    try:
+        tree = to_datatree(fit)
+        import zarr
+
+        with warnings.catch_warnings():
+            # "Consolidated metadata is currently not part in the Zarr format 3 specification"
+            warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+            tree.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=True)
+            zarr.open_group(tmp, mode="r+", zarr_format=3).attrs["complete"] = True
+            zarr.consolidate_metadata(tmp, zarr_format=3)
+        _fsync_tree(tmp)
+        if dest.exists() or dest.is_symlink():
+            old = _sibling(dest, "old")
+            _rename(dest, old)
+        try:
+            _rename(tmp, dest)
+        except BaseException:
+            if old is not None:  # put the previous store back
+                _rename(old, dest)
+                old = None
+            raise
+        _fsync_path(dest.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+    return dest
+
+
+def read_fit(path: str | os.PathLike[str]) -> xr.DataTree:
+    """Open a store written by :func:`write_fit`, load it into memory and close the files.
+
+    Raises DataError if ``path`` is missing, not a Zarr store, or lacks the ``complete`` marker.
+    """
+    p = Path(path)
+    hint = "delete it and rerun the fit"
+    if not p.exists():
+        raise DataError(f"{p}: no bayespec result store here; rerun the fit to create it")
+    try:
+        tree = xr.open_datatree(p, engine="zarr", zarr_format=3)
+    except Exception as exc:  # zarr/xarray raise a variety of types for bad stores
+        raise DataError(f"{p}: not a bayespec store or incomplete ({exc}); {hint}") from exc
+    try:
+        tree = tree.load()
+    finally:
+        tree.close()
+    if tree.attrs.get("complete") is not True:
+        raise DataError(f"{p}: not a bayespec store or incomplete (no 'complete' marker); {hint}")
+    return tree
+
+
+def to_inference_data(tree: xr.DataTree) -> Any:
+    """Return an ``arviz.InferenceData`` view of a bayespec tree (the ``ladder`` group is kept)."""
+    import arviz as az
+
+    return az.from_datatree(tree)
+
+
+def write_table_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write a small text file atomically (temp sibling + fsync + os.replace); return its path."""
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _sibling(dest, "tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            try:
+                os.fsync(fh.fileno())
+            except OSError:
+                pass
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
