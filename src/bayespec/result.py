@@ -62,3 +62,4 @@ class KFit:
     config: dict[str, Any]
     versions: dict[str, str] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
+    predictive: dict[str, np.ndarray] = field(default_factory=dict)  # see summary.predictive_band

@@ -146,16 +146,20 @@ def to_datatree(fit: KFit) -> xr.DataTree:
             "created_at": created_at,
         }
     )
-    return xr.DataTree.from_dict(
-        {
+    groups = {
             "/": root,
             "posterior": posterior,
             "sample_stats": sample_stats,
             "observed_data": observed_data,
             "constant_data": constant_data,
             "ladder": ladder,
-        }
-    )
+    }
+    if fit.predictive:
+        # fitted-curve band and per-peak components at the posterior rung, dims (x,) / (component, x)
+        groups["predictive"] = xr.Dataset(
+            {k: (("component", "x") if np.ndim(v) == 2 else ("x",), np.asarray(v, dtype=float))
+             for k, v in fit.predictive.items()}, coords={"x": x})
+    return xr.DataTree.from_dict(groups)
 
 
 def _fsync_tree(root: Path) -> None:

@@ -1,0 +1,95 @@
+"""Command line: `bayespec fit DATA --config FIT.yaml --out DIR` and `bayespec summary DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import BayespecError
+
+
+def _cmd_fit(a: argparse.Namespace) -> int:
+    from .config import load_fit_config, parse_fit_config, with_overrides
+    from .runner import fit_to_dir
+
+    cfg = load_fit_config(a.config) if a.config else parse_fit_config(None, "<defaults>")
+    over = {}
+    if a.peaks is not None:
+        over["model"] = {"K": a.peaks}
+    samp = {k: v for k, v in (("seed", a.seed), ("threads", a.threads)) if v is not None}
+    if samp:
+        over["sampler"] = samp
+    if over:
+        cfg = with_overrides(cfg, **over)
+    table = fit_to_dir(a.data, cfg, a.out)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    best = table.loc[table["probability"].idxmax()]
+    print(f"selected K = {int(best.K)} (p = {best.probability:.3f}), noise sd = "
+          f"{best.noise_sd:.4g}; stores and model_selection.csv in {a.out}")
+    return 0
+
+
+def _cmd_summary(a: argparse.Namespace) -> int:
+    from .runner import SELECTION_FILE
+    from .store import read_fit
+    from .summary import peak_table
+
+    d = Path(a.dir)
+    sel_path = d / SELECTION_FILE
+    if not sel_path.is_file():
+        raise BayespecError(f"{sel_path}: not found; run `bayespec fit DATA --out {d}` first")
+    sel = pd.read_csv(sel_path)
+    K = int(sel.loc[sel["probability"].idxmax(), "K"]) if a.K is None else a.K
+    row = sel[sel["K"] == K]
+    if row.empty:
+        raise BayespecError(f"{sel_path}: no K={K} row; fitted K are {sel['K'].tolist()}")
+    tree = read_fit(d / f"K{K}.zarr")
+    print(sel.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    r = row.iloc[0]
+    print(f"\nselected K = {K}  p(K|D) = {r.probability:.3f}  F = {r.free_energy:.3f} "
+          f"+- {r.free_energy_se:.3f}  noise sd = {r.noise_sd:.4g}"
+          f"{' (estimated)' if bool(tree.attrs['noise_estimated']) else ' (given)'}")
+    lp = np.asarray(tree["sample_stats"]["lp"])
+    tab = peak_table(tree["posterior"].to_dataset(), lp, str(tree.attrs["shape"]))
+    print("\nposterior (peaks ordered by center; 95 % credible interval q2.5..q97.5):")
+    print(tab.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bayespec", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fit", help="fit one spectrum at every K; write stores and model_selection.csv")
+    f.add_argument("data", help="CSV or whitespace text: columns x, y and optional sd")
+    f.add_argument("--config", help="FIT.yaml (model, priors, noise, sampler); defaults if omitted")
+    f.add_argument("--out", required=True, help="output directory")
+    f.add_argument("--peaks", help="K values, e.g. 1-6 or 1,2,3 (overrides model.K)")
+    f.add_argument("--seed", type=int, help="overrides sampler.seed")
+    f.add_argument("--threads", type=int, help="overrides sampler.threads")
+    f.set_defaults(func=_cmd_fit)
+    s = sub.add_parser("summary", help="print the selected K and its peak table")
+    s.add_argument("dir", help="a directory written by `bayespec fit`")
+    s.add_argument("--K", type=int, help="show this K instead of the selected one")
+    s.set_defaults(func=_cmd_summary)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BayespecError as e:
+        print(f"bayespec: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bayespec: interrupted; completed stores are intact, partial ones were not kept",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
