@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from .priors import GAMMA, LOGNORMAL, NORMAL, UNIFORM
-from .rng import normal, uniform
+from .rng import fill_normal, uniform
 from .shapes import background_any, profile_any
 
 ADAPT_WINDOW = 100  # sweeps between step-size updates during burn-in
@@ -159,6 +159,7 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
     ss = np.empty(L)
     coefs = np.empty(max(nb, 1))
     g2 = np.empty(n)
+    z = np.empty(P)
     bg2 = np.empty(n)
     extra = np.empty(max(stride - 3, 1))
     for s in range(L):
@@ -173,8 +174,9 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
         for l in range(L):
             s = who[l]
             beta = betas[l]
+            fill_normal(state, z, P)
             for p in range(P):
-                unew = u[s, p] + step[l, p] * normal(state)
+                unew = u[s, p] + step[l, p] * z[p]
                 lpn = _lp_sampled(codes[p], pp[p], unew, logsp[p])
                 if lpn == -np.inf:
                     continue

@@ -48,6 +48,21 @@ def normal(s):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
+@njit(cache=True, inline="always")
+def fill_normal(s, out, m):
+    """Fill out[:m] with standard normals, two per Box-Muller transform (cos and sin)."""
+    i = 0
+    while i < m:
+        u1 = 1.0 - uniform(s)
+        u2 = uniform(s)
+        rad = math.sqrt(-2.0 * math.log(u1))
+        ang = 2.0 * math.pi * u2
+        out[i] = rad * math.cos(ang)
+        if i + 1 < m:
+            out[i + 1] = rad * math.sin(ang)
+        i += 2
+
+
 def seed_state(seq: np.random.SeedSequence) -> np.ndarray:
     """A non-zero xoshiro256** state (uint64[4]) from a SeedSequence."""
     st = seq.generate_state(4, np.uint64)
