@@ -31,7 +31,7 @@ def test_defaults(d):
     assert cfg.model == C.ModelConfig("gaussian", (1, 2, 3, 4), "linear", None)
     assert cfg.priors == {}
     assert cfg.noise == C.NoiseConfig(sd=None, estimate=True, max_precision=None)
-    assert cfg.sampler == C.SamplerConfig(24, 1.5, 2000, 10000, 4, 0, 10, None)
+    assert cfg.sampler == C.SamplerConfig(24, 1.5, 1000, 5000, 4, 0, 5, None, True)
     assert cfg.raw == {
         "model": {"shape": "gaussian", "K": [1, 2, 3, 4], "background": {"kind": "linear"}},
         "priors": {},
@@ -79,7 +79,7 @@ def test_full_config(tmp_path):
     assert len(cfg.priors["background"]) == 3
     assert cfg.priors["background"][2].params[1] == pytest.approx(0.1)  # YAML 1.2 float
     assert cfg.noise == C.NoiseConfig(None, True, 1e4)
-    assert cfg.sampler == C.SamplerConfig(16, 2.0, 0, 500, 2, 7, 5, 3)
+    assert cfg.sampler == C.SamplerConfig(16, 2.0, 0, 500, 2, 7, 5, 3, True)
     assert isinstance(cfg.sampler.ratio, float)
     # raw re-parses to the same config
     again = C.parse_fit_config(yaml.safe_load(yaml.safe_dump(cfg.raw)))
@@ -321,7 +321,7 @@ def test_with_overrides():
     new = C.with_overrides(cfg, sampler={"sweeps": 500}, model={"K": "1-2"})
     assert new.sampler.sweeps == 500 and new.sampler.replicas == 24
     assert new.model.K == (1, 2) and new.noise.sd == 0.2
-    assert cfg.sampler.sweeps == 10000  # original untouched
+    assert cfg.sampler.sweeps == C.DEFAULTS["sampler"]["sweeps"]  # original untouched
     assert C.with_overrides(cfg, noise={"estimate": True}).noise.estimate is True
     assert C.with_overrides(new, noise={"sd": 0.3}).noise.sd == 0.3
 
@@ -329,7 +329,7 @@ def test_with_overrides():
 def test_with_overrides_revalidates():
     cfg = C.parse_fit_config({}, SRC)
     with pytest.raises(ConfigError, match=r"fit\.yaml: sampler\.thin"):
-        C.with_overrides(cfg, sampler={"sweeps": 5})
+        C.with_overrides(cfg, sampler={"sweeps": 3})
     with pytest.raises(ConfigError, match="unknown section"):
         C.with_overrides(cfg, samplers={"sweeps": 5})
 

@@ -25,7 +25,9 @@ def _cmd_fit(a: argparse.Namespace) -> int:
         over["sampler"] = samp
     if over:
         cfg = with_overrides(cfg, **over)
-    table = fit_to_dir(a.data, cfg, a.out)
+    table, warnings = fit_to_dir(a.data, cfg, a.out)
+    for w in warnings:
+        print(f"bayespec: warning: {w}", file=sys.stderr)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     best = table.loc[table["probability"].idxmax()]
     print(f"selected K = {int(best.K)} (p = {best.probability:.3f}), noise sd = "

@@ -27,7 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "priors": {},
     "noise": {"estimate": True},
     "sampler": {"replicas": 24, "ratio": 1.5, "burn_in": 1000, "sweeps": 5000, "chains": 4,
-                "seed": 0, "thin": 5, "threads": None},
+                "seed": 0, "thin": 5, "threads": None, "extend": True},
 }
 
 _TOP = ("model", "priors", "noise", "sampler")
@@ -69,6 +69,7 @@ class SamplerConfig:
     seed: int
     thin: int
     threads: int | None
+    extend: bool
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,12 @@ def _int(v: Any, src: str, key: str, lo: int, why: str = "") -> int:
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
         raise _err(src, key, f"must be an integer >= {lo}{why}, got {v!r}")
     return int(v)
+
+
+def _bool(v: Any, src: str, key: str) -> bool:
+    if not isinstance(v, bool):
+        raise _err(src, key, f"must be true or false, got {v!r}")
+    return v
 
 
 def _float(v: Any, src: str, key: str, gt: float) -> float:
@@ -294,6 +301,7 @@ def _parse_sampler(sec: Any, src: str) -> tuple[SamplerConfig, dict]:
         seed=_int(v["seed"], src, k + "seed", 0),
         thin=_int(v["thin"], src, k + "thin", 1),
         threads=None if v["threads"] is None else _int(v["threads"], src, k + "threads", 1),
+        extend=_bool(v["extend"], src, k + "extend"),
     )
     if out.thin > out.sweeps:
         raise _err(src, k + "thin", f"must be <= sampler.sweeps ({out.sweeps}), got {out.thin}; "
@@ -437,5 +445,7 @@ def describe_keys() -> list[tuple[str, str, str]]:
         ("sampler.seed", _fmt(S["seed"]), "random seed, >= 0"),
         ("sampler.thin", _fmt(S["thin"]), "keep every thin-th sweep, 1 <= thin <= sweeps"),
         ("sampler.threads", _fmt(S["threads"]), "worker threads (null = all cores)"),
+        ("sampler.extend", _fmt(S["extend"]), "add rungs below the geometric ladder when the "
+                                              "priors are too wide for its lowest rung"),
     ]
     return rows

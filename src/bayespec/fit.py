@@ -18,6 +18,9 @@ from .result import KFit, Ladder
 from .sampler import ChainOutput, geometric_ladder, run_many
 
 _S = DEFAULTS["sampler"]
+MIN_SWAP_ACCEPTANCE = 0.05  # below this a neighbour pair barely exchanges: warn
+PRIOR_DRAWS = 400  # prior draws used to size the bottom of the ladder
+FIRST_STEP_OVERLAP = 2.0  # largest beta_2 * sd_prior(n E) accepted without extending
 NOISE_TOP_FACTOR = 25.0  # estimate mode: ladder top at 25 / s0^2, i.e. noise down to s0 / 5
 
 
@@ -33,6 +36,7 @@ class FitSettings:
     seed: int = _S["seed"]
     thin: int = _S["thin"]
     threads: int | None = _S["threads"]
+    extend: bool = _S["extend"]  # add rungs below the geometric ladder when priors are wide
     noise_sd: float | None = None  # known noise sd (y units); None: estimate
     max_precision: float | None = None  # estimate mode: top of the ladder (1/y-units^2)
 
@@ -48,12 +52,35 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def prior_energy_sd(problem: Problem, seed: int, draws: int = PRIOR_DRAWS) -> float:
+    """Standard deviation of n*E over prior draws (y-units^2): sets how low the ladder must go."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(problem.K, 2 ** 20)))
+    theta = np.stack([p.sample(rng, draws) for p in problem.priors], axis=-1)
+    ne = 0.5 * np.sum(problem.w * (problem.y - problem.curve(theta)) ** 2, axis=-1)
+    return float(np.std(ne))
+
+
 def ladder_for(problem: Problem, s: FitSettings) -> tuple[np.ndarray, bool]:
-    """The inverse-temperature ladder and whether the noise is estimated along it."""
-    if s.noise_sd is not None:
-        return geometric_ladder(1.0 / s.noise_sd ** 2, s.replicas, s.ratio), False
-    top = s.max_precision or NOISE_TOP_FACTOR / noise_guess(problem.y, problem.w) ** 2
-    return geometric_ladder(top, s.replicas, s.ratio), True
+    """The inverse-temperature ladder and whether the noise is estimated along it.
+
+    Geometric from the top (1/s^2 for known noise, else the noise-precision ceiling) down with
+    ``s.replicas`` rungs plus beta = 0. With ``s.extend`` the ladder gets extra rungs at the
+    bottom, same ratio, until the first non-zero rung satisfies beta_2 * sd_prior(n E) <= 2:
+    otherwise the step from the prior has almost no overlap (wide priors), swaps there stall and
+    stepping stone is biased by many SE.
+    """
+    estimated = s.noise_sd is None
+    if estimated:
+        top = s.max_precision or NOISE_TOP_FACTOR / noise_guess(problem.y, problem.w) ** 2
+    else:
+        top = 1.0 / s.noise_sd ** 2
+    L = s.replicas
+    if s.extend:
+        spread = prior_energy_sd(problem, s.seed)
+        if spread > 0:
+            need = 2 + int(np.ceil(np.log(top * spread / FIRST_STEP_OVERLAP) / np.log(s.ratio)))
+            L = max(L, need)
+    return geometric_ladder(top, L, s.ratio), estimated
 
 
 def fit_problems(problems: list[Problem], s: FitSettings,
@@ -110,6 +137,12 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
         swap_acceptance=np.concatenate([swaps, [np.nan]]),
     )
     acc = np.stack([c.acc for c in chains]).sum(axis=0) / (len(chains) * s.sweeps)
+    warnings = []
+    low = np.flatnonzero(swaps < MIN_SWAP_ACCEPTANCE)
+    if low.size:
+        warnings.append(f"K={prob.K}: swap acceptance below {MIN_SWAP_ACCEPTANCE} between rungs "
+                        f"{', '.join(f'{l}-{l + 1}' for l in low[:5])}; the free energy may be "
+                        f"biased: use more replicas or a smaller sampler.ratio")
     return KFit(
         K=prob.K, shape=prob.shape.name, background=prob.background.name,
         coef_names=prob.background.coef_names(prob.nb), x=prob.x, y=prob.y,
@@ -122,6 +155,7 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
         noise_estimated=estimated, target_rung=target, seed=s.seed, config=config,
         versions=versions,
         timing={"chain_seconds": float(sum(c.seconds for c in chains)), "wall_seconds": wall},
+        warnings=warnings,
     )
 
 
@@ -146,5 +180,6 @@ def settings_from_config(cfg: FitConfig) -> FitSettings:
     sp = cfg.sampler
     return FitSettings(replicas=sp.replicas, ratio=sp.ratio, burn_in=sp.burn_in, sweeps=sp.sweeps,
                        chains=sp.chains, seed=sp.seed, thin=sp.thin, threads=sp.threads,
+                       extend=sp.extend,
                        noise_sd=None if cfg.noise.estimate else cfg.noise.sd,
                        max_precision=cfg.noise.max_precision)

@@ -62,4 +62,5 @@ class KFit:
     config: dict[str, Any]
     versions: dict[str, str] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
-    predictive: dict[str, np.ndarray] = field(default_factory=dict)  # see summary.predictive_band
+    predictive: dict[str, np.ndarray] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # diagnostics a user must see  # see summary.predictive_band

@@ -18,10 +18,11 @@ from .summary import predictive_band
 SELECTION_FILE = "model_selection.csv"
 
 
-def fit_to_dir(data: str | Path, cfg: FitConfig, out: str | Path) -> pd.DataFrame:
+def fit_to_dir(data: str | Path, cfg: FitConfig,
+               out: str | Path) -> tuple[pd.DataFrame, list[str]]:
     """Fit every K of ``cfg`` to the spectrum in ``data``; write ``out``/K{K}.zarr for each K
     and ``out``/model_selection.csv. Every file is written atomically; the table last, so its
-    presence means every store it lists is complete."""
+    presence means every store it lists is complete. Returns the table and the warnings."""
     spec = read_spectrum(data)
     m = cfg.model
     if spec.sd is not None and not cfg.noise.estimate:
@@ -40,4 +41,4 @@ def fit_to_dir(data: str | Path, cfg: FitConfig, out: str | Path) -> pd.DataFram
         write_fit(out / f"K{f.K}.zarr", f)
     table = selection_table(fits)
     write_table_atomic(out / SELECTION_FILE, format_table(table))
-    return table
+    return table, [w for f in fits for w in f.warnings]

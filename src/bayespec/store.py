@@ -142,6 +142,8 @@ def to_datatree(fit: KFit) -> xr.DataTree:
             "config": _dumps(fit.config),
             "versions": _dumps(fit.versions),
             "timing": _dumps(fit.timing),
+            "warnings": _dumps(fit.warnings),
+            "replicas": int(n_rung),
             "created_by": f"bayespec {__version__}",
             "created_at": created_at,
         }
