@@ -273,7 +273,8 @@ def main(argv=None) -> int:
     hdr = (f"{'K':>2} | {'bayespec logZ':>13} {'SE':>6} {'ref':>8} {'err':>7} {'|e|/SE':>7} "
            f"{'chain s':>7} {'min swap':>8}")
     if dy:
-        hdr += f" | {'dynesty logZ':>12} {'err±':>6} {'err':>7} {'|e|/SE':>7} {'wall s':>7} {'ncall':>9}"
+        hdr += (f" | {'dynesty logZ':>12} {'logzerr':>7} {'err':>7} {'|e|/SE':>7} "
+                f"{'wall s':>7} {'ncall':>9}")
     print(hdr)
     print("-" * len(hdr))
     dk = {d["K"]: d for d in dy["per_K"]} if dy else {}
@@ -287,10 +288,11 @@ def main(argv=None) -> int:
             d["accuracy"] = accuracy(d["K"], d["logz"], d["se"])
             acc = fmt_acc(d["accuracy"]).split(maxsplit=1)[1] if d["accuracy"]["ref"] else \
                 f"{'-':>7} {'-':>7}"
-            line += (f" | {d['logz']:12.3f} {d['se']:6.3f} {acc} {d['wall_seconds']:7.1f} "
+            line += (f" | {d['logz']:12.3f} {d['se']:7.3f} {acc} {d['wall_seconds']:7.1f} "
                      f"{d['ncall']:9d}")
         print(line)
-    print("(~: K=4 reference known only to about 0.1, so its |e|/SE is indicative only)")
+    if 4 in Ks:
+        print("(~: K=4 reference known only to about 0.1, so its |e|/SE is indicative only)")
 
     # throughput
     rs = sum(k["replica_sweeps"] for k in bs["per_K"])
@@ -309,7 +311,8 @@ def main(argv=None) -> int:
     bs["throughput"] = thr
     print()
     print(f"bayespec wall (K={Ks} together, {cores} threads): {wall:.2f} s; "
-          f"chain seconds (sum over tasks) {csec:.2f} s; process CPU {bs['process_cpu_seconds']:.2f} s")
+          f"chain seconds (sum over tasks) {csec:.2f} s; "
+          f"process CPU {bs['process_cpu_seconds']:.2f} s")
     print(f"  total replica-sweeps {rs:.3g}: {thr['replica_sweeps_per_s_wall']:.3g}/s wall, "
           f"{thr['replica_sweeps_per_s_per_core']:.3g}/s per core "
           f"({thr['param_updates_per_s_wall']:.3g} Metropolis updates/s wall)")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bayespec.errors import DataError
-from bayespec.io import Spectrum, check_enough_points, read_spectrum
+from bayespec.io import Spectrum, read_spectrum
 
 
 def _write(tmp_path, text: str, name: str = "spec.csv"):
@@ -159,13 +159,3 @@ def test_binary_file(tmp_path):
     p = tmp_path / "b.bin"
     p.write_bytes(b"\x00\x01\x02")
     _raises(p, "binary")
-
-
-def test_check_enough_points(tmp_path):
-    s = read_spectrum(_write(tmp_path, "1,1\n2,2\n3,3\n4,4\n5,5\n"))
-    check_enough_points(s, n_params=4, K=1)
-    with pytest.raises(DataError) as ei:
-        check_enough_points(s, n_params=5, K=1)
-    msg = str(ei.value)
-    assert str(s.path) in msg and "5 points" in msg and "K=1" in msg and "5 parameters" in msg
-    assert "reduce K" in msg

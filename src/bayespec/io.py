@@ -179,11 +179,3 @@ def _is_name(cell: str) -> bool:
     except ValueError:
         return True
     return False
-
-
-def check_enough_points(spec: Spectrum, n_params: int, K: int) -> None:
-    """Raise DataError unless the spectrum has more points than the model has parameters."""
-    n = spec.n
-    if n <= n_params:
-        raise DataError(f"{spec.path}: {n} points but the K={K} model has {n_params} parameters; "
-                        f"need more points than parameters (reduce K or simplify the background)")
