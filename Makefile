@@ -18,7 +18,8 @@ $(STAMP): envs/requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/bayespec fit examples/demo/nagata2012.csv --config examples/demo/fit.yaml --out results/demo
 	$(VENV)/bin/bayespec summary results/demo
-	@echo "Results: results/demo (model_selection.csv, K*.zarr)"
+	$(VENV)/bin/bayespec plot results/demo
+	@echo "Results: results/demo (model_selection.csv, K*.zarr, figures/)"
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -62,6 +62,14 @@ def _cmd_summary(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plot(a: argparse.Namespace) -> int:
+    from .plots import write_figures
+
+    paths = write_figures(a.dir, out=a.out, K=a.K)
+    print(f"wrote {len(paths)} files to {Path(paths[0]).parent if paths else a.dir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bayespec", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -77,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir", help="a directory written by `bayespec fit`")
     s.add_argument("--K", type=int, help="show this K instead of the selected one")
     s.set_defaults(func=_cmd_summary)
+    g = sub.add_parser("plot", help="write the figures (PNG and PDF) of a `bayespec fit` directory")
+    g.add_argument("dir", help="a directory written by `bayespec fit`")
+    g.add_argument("--K", type=int, help="fit and positions figures for this K (default: selected)")
+    g.add_argument("--out", help="output folder (default DIR/figures)")
+    g.set_defaults(func=_cmd_plot)
     return p
 
 

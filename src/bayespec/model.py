@@ -52,7 +52,7 @@ class Problem:
     def curve(self, theta: np.ndarray) -> np.ndarray:
         """Model f(x; theta) for natural-space draws theta (..., P) -> (..., n)."""
         theta = np.asarray(theta, dtype=float)
-        flat = theta.reshape(-1, theta.shape[-1])
+        flat = theta.reshape(int(np.prod(theta.shape[:-1])), theta.shape[-1])
         out = np.zeros((flat.shape[0], self.n))
         g = np.zeros(self.n)
         bgc = np.zeros(self.n)
@@ -85,21 +85,23 @@ class Problem:
 
 
 def default_priors(x: np.ndarray, y: np.ndarray, shape: str, bg: str, nb: int) -> dict:
-    """Weakly informative, proper priors scaled to the data's range (used for absent keys).
+    """Weakly informative, proper priors scaled to the data (used for absent keys).
 
-    Centers uniform over the axis; heights uniform up to twice the data's span; widths uniform
-    from the sampling step to half the axis; background coefficients normal with a scale that
-    lets each term reach ten times the data's magnitude over the axis.
+    Centers uniform over the axis; heights uniform up to twice the data's span; widths
+    log-normal between two sampling steps and a quarter of the axis (+-2 sigma), since a peak
+    narrower than the sampling cannot be resolved and spikes on single points would otherwise
+    be a mode of their own; background coefficients normal, each term reaching about twice the
+    data's magnitude over the axis.
     """
     span = float(x[-1] - x[0])
-    step = float(np.min(np.diff(x)))
+    step = float(np.median(np.diff(x)))
     yspan = float(np.max(y) - np.min(y)) or 1.0
     ymag = float(np.max(np.abs(y))) or 1.0
     xmag = float(np.max(np.abs(x))) or 1.0
+    lo, hi = 2 * step, span / 4
     if shape == "gaussian_nagata":  # width is a precision 1/sd^2
-        width = {"dist": "uniform", "low": 1.0 / (span / 2) ** 2, "high": 1.0 / step ** 2}
-    else:
-        width = {"dist": "uniform", "low": step / 2, "high": span / 2}
+        lo, hi = 1.0 / hi ** 2, 1.0 / lo ** 2
+    width = {"dist": "lognormal", "mu": 0.5 * math.log(lo * hi), "sigma": math.log(hi / lo) / 4}
     out = {
         "amplitude": {"dist": "uniform", "low": 0.0, "high": 2 * yspan},
         "center": {"dist": "uniform", "low": float(x[0]), "high": float(x[-1])},
@@ -107,10 +109,10 @@ def default_priors(x: np.ndarray, y: np.ndarray, shape: str, bg: str, nb: int) -
         "eta": {"dist": "uniform", "low": 0.0, "high": 1.0},
     }
     if bg == "exponential":
-        out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 10 * ymag},
+        out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 2 * ymag},
                              {"dist": "uniform", "low": 0.0, "high": 10.0 / span}]
     else:
-        out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 10 * ymag / xmag ** j}
+        out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 2 * ymag / xmag ** j}
                              for j in range(nb)]
     return out
 
