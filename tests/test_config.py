@@ -31,7 +31,7 @@ def test_defaults(d):
     assert cfg.model == C.ModelConfig("gaussian", (1, 2, 3, 4), "linear", None)
     assert cfg.priors == {}
     assert cfg.noise == C.NoiseConfig(sd=None, estimate=True, max_precision=None)
-    assert cfg.sampler == C.SamplerConfig(24, 1.5, 1000, 5000, 4, 0, 5, None, True)
+    assert cfg.sampler == C.SamplerConfig(24, 1.5, 1000, 5000, 4, 0, 5, None, True, "numba")
     assert cfg.raw == {
         "model": {"shape": "gaussian", "K": [1, 2, 3, 4], "background": {"kind": "linear"}},
         "priors": {},
@@ -79,7 +79,7 @@ def test_full_config(tmp_path):
     assert len(cfg.priors["background"]) == 3
     assert cfg.priors["background"][2].params[1] == pytest.approx(0.1)  # YAML 1.2 float
     assert cfg.noise == C.NoiseConfig(None, True, 1e4)
-    assert cfg.sampler == C.SamplerConfig(16, 2.0, 0, 500, 2, 7, 5, 3, True)
+    assert cfg.sampler == C.SamplerConfig(16, 2.0, 0, 500, 2, 7, 5, 3, True, "numba")
     assert isinstance(cfg.sampler.ratio, float)
     # raw re-parses to the same config
     again = C.parse_fit_config(yaml.safe_load(yaml.safe_dump(cfg.raw)))

@@ -27,7 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "priors": {},
     "noise": {"estimate": True},
     "sampler": {"replicas": 24, "ratio": 1.5, "burn_in": 1000, "sweeps": 5000, "chains": 4,
-                "seed": 0, "thin": 5, "threads": None, "extend": True},
+                "seed": 0, "thin": 5, "threads": None, "extend": True,
+                "backend": "numba"},
 }
 
 _TOP = ("model", "priors", "noise", "sampler")
@@ -70,6 +71,7 @@ class SamplerConfig:
     thin: int
     threads: int | None
     extend: bool
+    backend: str
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,15 @@ def _int(v: Any, src: str, key: str, lo: int, why: str = "") -> int:
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
         raise _err(src, key, f"must be an integer >= {lo}{why}, got {v!r}")
     return int(v)
+
+
+BACKENDS = ("numba", "numpy", "cupy", "auto", "array_api_strict")
+
+
+def _choice(v: Any, src: str, key: str, allowed: tuple[str, ...]) -> str:
+    if v not in allowed:
+        raise _err(src, key, f"must be one of {', '.join(allowed)}, got {v!r}")
+    return v
 
 
 def _bool(v: Any, src: str, key: str) -> bool:
@@ -302,6 +313,7 @@ def _parse_sampler(sec: Any, src: str) -> tuple[SamplerConfig, dict]:
         thin=_int(v["thin"], src, k + "thin", 1),
         threads=None if v["threads"] is None else _int(v["threads"], src, k + "threads", 1),
         extend=_bool(v["extend"], src, k + "extend"),
+        backend=_choice(v["backend"], src, k + "backend", BACKENDS),
     )
     if out.thin > out.sweeps:
         raise _err(src, k + "thin", f"must be <= sampler.sweeps ({out.sweeps}), got {out.thin}; "
@@ -445,6 +457,8 @@ def describe_keys() -> list[tuple[str, str, str]]:
         ("sampler.seed", _fmt(S["seed"]), "random seed, >= 0"),
         ("sampler.thin", _fmt(S["thin"]), "keep every thin-th sweep, 1 <= thin <= sweeps"),
         ("sampler.threads", _fmt(S["threads"]), "worker threads (null = all cores)"),
+        ("sampler.backend", _fmt(S["backend"]), "numba (CPU kernel) | numpy | cupy (GPU) | auto "
+                                                "(cupy when a GPU is usable, else numba)"),
         ("sampler.extend", _fmt(S["extend"]), "add rungs below the geometric ladder when the "
                                               "priors are too wide for its lowest rung"),
     ]

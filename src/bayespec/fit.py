@@ -10,13 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+import logging
+
+from . import __version__, batched
 from .config import DEFAULTS, FitConfig
 from .freeenergy import free_energy, model_probabilities, refine_minimum, stepping_stone_se
 from .model import Problem, build_problem, noise_guess
 from .result import KFit, Ladder
 from .sampler import ChainOutput, geometric_ladder, run_many
 
+log = logging.getLogger("bayespec")
 _S = DEFAULTS["sampler"]
 MIN_SWAP_ACCEPTANCE = 0.05  # below this a neighbour pair barely exchanges: warn
 PRIOR_DRAWS = 400  # prior draws used to size the bottom of the ladder
@@ -37,6 +40,7 @@ class FitSettings:
     thin: int = _S["thin"]
     threads: int | None = _S["threads"]
     extend: bool = _S["extend"]  # add rungs below the geometric ladder when priors are wide
+    backend: str = _S["backend"]  # numba | numpy | cupy | auto (see batched.py)
     noise_sd: float | None = None  # known noise sd (y units); None: estimate
     max_precision: float | None = None  # estimate mode: top of the ladder (1/y-units^2)
 
@@ -87,15 +91,31 @@ def fit_problems(problems: list[Problem], s: FitSettings,
                  config: dict[str, Any] | None = None) -> list[KFit]:
     """Sample every problem (one per K) and turn the chains into KFit results."""
     jobs = [(p, ladder_for(p, s)[0]) for p in problems]
+    backend = resolve_backend(s.backend)
     t0 = time.perf_counter()
-    outs = run_many(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, s.threads)
+    if backend == "numba":
+        outs = run_many(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, s.threads)
+    else:
+        xp = batched.namespace(backend)
+        outs = [batched.run_batched([p], b, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, xp)[0]
+                for p, b in jobs]
     wall = time.perf_counter() - t0
     versions = package_versions()
+    versions["backend"] = backend
     fits = []
     for (prob, betas), chains in zip(jobs, outs):
         fits.append(summarise_chains(prob, betas, ladder_for(prob, s)[1], chains, s, config or {},
                                      versions, wall))
     return fits
+
+
+def resolve_backend(name: str) -> str:
+    """The backend to run: ``auto`` is cupy when a GPU is usable, else numba (logged)."""
+    if name == "auto":
+        chosen = "cupy" if batched.gpu_available() else "numba"
+        log.info("sampler.backend auto: using %s", chosen)
+        return chosen
+    return name
 
 
 def fit_spectrum(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: str,
@@ -180,6 +200,6 @@ def settings_from_config(cfg: FitConfig) -> FitSettings:
     sp = cfg.sampler
     return FitSettings(replicas=sp.replicas, ratio=sp.ratio, burn_in=sp.burn_in, sweeps=sp.sweeps,
                        chains=sp.chains, seed=sp.seed, thin=sp.thin, threads=sp.threads,
-                       extend=sp.extend,
+                       extend=sp.extend, backend=sp.backend,
                        noise_sd=None if cfg.noise.estimate else cfg.noise.sd,
                        max_precision=cfg.noise.max_precision)
