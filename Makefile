@@ -16,10 +16,9 @@ $(STAMP): envs/requirements.txt pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/bayespec fit examples/demo/nagata2012.csv --config examples/demo/fit.yaml --out results/demo
-	$(VENV)/bin/bayespec summary results/demo
-	$(VENV)/bin/bayespec plot results/demo
-	@echo "Results: results/demo (model_selection.csv, K*.zarr, figures/)"
+	$(VENV)/bin/snakemake --profile workflow/profiles/default
+	$(VENV)/bin/snakemake --report results/report.html
+	@echo "Summary: results/summary.tsv (and results/summary.parquet); figures: results/figures/; report: results/report.html"
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
-from scipy import special, stats
 
 from .errors import PriorError
 
@@ -60,8 +59,10 @@ class Prior:
         theta = np.asarray(theta, dtype=float)
         return _logpdf_np(self.code, np.asarray(self.params), theta)
 
-    def scipy(self) -> stats.rv_continuous:
+    def scipy(self):
         """The frozen scipy distribution (used for sampling initial states and in tests)."""
+        from scipy import stats  # imported here: scipy.stats costs ~1.3 s per process
+
         p0, p1, p2, p3, _ = self.params
         if self.code == GAMMA:
             return stats.gamma(a=p0, scale=1.0 / p1)
@@ -165,6 +166,8 @@ def parse_prior(spec: Any, key: str, positive: bool = False) -> Prior:
             raise PriorError(f"{key}.sd: must be > 0 (got {s:g})")
         if not lo < hi:
             raise PriorError(f"{key}: truncnormal needs low < high (got low={lo:g}, high={hi:g})")
+        from scipy import special
+
         a, b = (lo - m) / s, (hi - m) / s
         # log(Phi(b) - Phi(a)) computed stably in the tails
         if a > 0:

@@ -1,0 +1,15 @@
+"""Shared by the rule scripts: ``campaign`` is :mod:`bayespec.campaign`, from the installed
+package (the .venv, or an activated conda env made from envs/bayespec.yaml plus
+``pip install --no-deps -e .``), else from the source tree beside scripts/ (a per-rule conda env
+made by ``--software-deployment-method conda`` has the pinned dependencies but not bayespec)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+if importlib.util.find_spec("bayespec") is None:  # pragma: no cover - conda per-rule envs
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from bayespec import campaign  # noqa: E402
+
+__all__ = ["campaign"]

@@ -1,0 +1,10 @@
+"""Rule campaign_figure: the campaign overview (selected vs true K, p(K|D), noise sd)."""
+
+from pathlib import Path
+
+from _common import campaign
+
+sm = snakemake  # noqa: F821 - injected by Snakemake's script directive
+with campaign.logged(sm.log[0]):
+    png = Path(sm.output.png)
+    campaign.campaign_figures(sm.input[0], png.with_suffix(""))

@@ -1,0 +1,8 @@
+"""Rule fit: one (spectrum, K) exchange Monte Carlo fit -> one Zarr store (or a marker)."""
+
+from _common import campaign
+
+sm = snakemake  # noqa: F821 - injected by Snakemake's script directive
+with campaign.logged(sm.log[0]):
+    campaign.fit_one(sm.input[0], sm.output[0], sm.params.fit, int(sm.wildcards.K),
+                     threads=sm.threads, spectrum=sm.wildcards.id, log_path=sm.log[0])

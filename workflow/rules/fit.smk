@@ -1,0 +1,21 @@
+# Fit: one job per (spectrum, K), exchange Monte Carlo, one atomic Zarr store each.
+
+
+rule fit:
+    input:
+        f"{R}/preprocess/{{id}}.zarr",
+    output:
+        directory(f"{R}/fits/{{id}}/K{{K}}.zarr"),
+    params:
+        fit=lambda wildcards: C.fit_params(wildcards.id, int(wildcards.K)),
+    threads: config["threads_per_fit"]
+    resources:
+        **C.fit_resources(),
+    log:
+        f"{L}/fit/{{id}}/K{{K}}.log",
+    benchmark:
+        f"{L}/benchmarks/fit/{{id}}/K{{K}}.tsv"
+    conda:
+        ENV
+    script:
+        "../../scripts/fit.py"

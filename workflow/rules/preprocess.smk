@@ -1,0 +1,16 @@
+# Preprocess: crop to the region of interest, optional binning and normalisation.
+
+
+rule preprocess:
+    input:
+        f"{R}/ingest/{{id}}.zarr",
+    output:
+        directory(f"{R}/preprocess/{{id}}.zarr"),
+    params:
+        spec=lambda wildcards: C.preprocess_params(wildcards.id),
+    log:
+        f"{L}/preprocess/{{id}}.log",
+    conda:
+        ENV
+    script:
+        "../../scripts/preprocess.py"
