@@ -29,7 +29,6 @@ import logging
 import math
 import os
 import re
-import secrets
 import shutil
 import traceback
 import warnings
@@ -41,6 +40,7 @@ import numpy as np
 
 from . import __version__
 from .errors import BayespecError, ConfigError, DataError
+from .store import _dumps, _json_default, _sibling
 
 __all__ = [
     "ID_PATTERN", "STATUS_OK", "STAGES", "FORMATS", "NORMALISATIONS", "GPU_BACKENDS", "FIGURES",
@@ -90,24 +90,6 @@ def _error_status(exc: BaseException) -> str:
 def is_ok(status: str) -> bool:
     """True when a stage status says the spectrum is fine so far."""
     return status == STATUS_OK
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, default=_json_default, sort_keys=True)
-
-
-def _sibling(dest: Path, tag: str) -> Path:
-    return dest.parent / f".{dest.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def _clean_stale(dest: Path) -> None:
@@ -1185,7 +1167,7 @@ def _save_atomic(fig, stem: Path) -> list[Path]:
     from .plots import save
 
     stem.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stem.parent / f".{stem.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = _sibling(stem, "tmp")
     out = []
     for p in save(fig, tmp):
         dest = stem.parent / (stem.name + p.suffix)
