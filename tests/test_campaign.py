@@ -316,3 +316,21 @@ def test_write_dataset_atomic_leaves_nothing_on_failure(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["d.zarr"]
     info = json.loads(json.dumps({"ok": campaign.read_status(dest)}))
     assert info == {"ok": "error: " + f"{dest}: incomplete store (no 'complete' attr)"}
+
+
+def test_preprocess_linear_subtraction(tmp_path):
+    import xarray as xr
+
+    x = np.linspace(0, 3, 61)
+    y = 0.5 + 0.2 * x + np.exp(-0.5 * ((x - 1.5) / 0.1) ** 2)
+    src = tmp_path / "in.zarr"
+    campaign.write_dataset_atomic(xr.Dataset({"y": ("x", y)}, coords={"x": x},
+                                             attrs={"status": "ok"}), src)
+    out = tmp_path / "out.zarr"
+    pp = {"spectrum": "s", "bin": 1, "normalise": "none", "subtract": "linear",
+          "edge_points": 5, "min_points": 10}
+    assert campaign.preprocess(src, out, pp) == campaign.STATUS_OK
+    ds = xr.open_zarr(out)
+    np.testing.assert_allclose(ds["y"].values, y - 0.5 - 0.2 * x, atol=1e-9)
+    assert ds.attrs["subtract"] == "linear"
+    np.testing.assert_allclose(ds.attrs["subtracted_line"], [0.5, 0.2], atol=1e-9)

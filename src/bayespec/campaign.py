@@ -615,6 +615,7 @@ class Campaign:
         p = dict(self.config.get("preprocess") or {})
         return {"spectrum": sid, "roi_min": r.get("roi_min"), "roi_max": r.get("roi_max"),
                 "bin": int(p.get("bin", 1)), "normalise": p.get("normalise", "none"),
+                "subtract": p.get("subtract", "none"), "edge_points": int(p.get("edge_points", 5)),
                 "min_points": int(p.get("min_points", 10))}
 
     def source(self, sid: str) -> str:
@@ -927,6 +928,17 @@ def preprocess(src: str | os.PathLike, out: str | os.PathLike, params: Mapping,
         y = y[:m].reshape(-1, b).mean(axis=1)
         if sd is not None:
             sd = np.sqrt((sd[:m].reshape(-1, b) ** 2).sum(axis=1)) / b
+    sub = params.get("subtract", "none") or "none"
+    edge = int(params.get("edge_points", 5))
+    line = (0.0, 0.0)
+    if sub == "linear" and x.size >= 2 * edge:
+        # the straight line through the mean points of the first and last `edge` points; a
+        # parametric background inside the model (fit.model.background) is the Bayesian choice
+        xa, xb = x[:edge].mean(), x[-edge:].mean()
+        ya, yb = y[:edge].mean(), y[-edge:].mean()
+        slope = (yb - ya) / (xb - xa)
+        line = (float(ya - slope * xa), float(slope))
+        y = y - (line[0] + line[1] * x)
     norm = params.get("normalise", "none") or "none"
     scale = 1.0
     if norm == "max" and x.size:
@@ -953,7 +965,7 @@ def preprocess(src: str | os.PathLike, out: str | os.PathLike, params: Mapping,
     attrs = dict(ds.attrs)
     attrs.update({"roi_min": "" if lo is None else float(lo),
                   "roi_max": "" if hi is None else float(hi), "bin": b, "normalise": norm,
-                  "scale": scale, "n_points": int(x.size)})
+                  "subtract": sub, "subtracted_line": list(line), "scale": scale, "n_points": int(x.size)})
     new = xr.Dataset(data, coords={"x": x}, attrs=attrs)
     for v in ("x", "y"):
         new[v].attrs.update(ds[v].attrs)
