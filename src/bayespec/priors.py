@@ -75,11 +75,31 @@ class Prior:
         return stats.truncnorm((p2 - p0) / p1, (p3 - p0) / p1, loc=p0, scale=p1)
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
-        """Independent draws (used to initialise replicas)."""
+        """Independent draws (used to initialise replicas).
+
+        Written with the Generator directly, in the same order of operations as scipy.stats'
+        rvs (identical draws), so a fit job need not import scipy.stats (~0.5 s per process).
+        """
+        p0, p1, p2, p3, _ = self.params
+        if self.code == GAMMA:
+            return rng.standard_gamma(p0, size) * (1.0 / p1) + 0.0
+        if self.code == NORMAL:
+            return rng.standard_normal(size) * p1 + p0
+        if self.code == UNIFORM:
+            return rng.uniform(0.0, 1.0, size) * (p1 - p0) + p0
+        if self.code == LOGNORMAL:
+            return np.exp(p1 * rng.standard_normal(size)) * math.exp(p0) + 0.0
         return self.scipy().rvs(size=size, random_state=rng)
 
     def scale(self) -> float:
-        """A typical spread of the prior (for the initial and maximal proposal step)."""
+        """A typical spread of the prior, its 5-95 % range (initial and maximal proposal step)."""
+        p0, p1, *_ = self.params
+        if self.code == NORMAL:
+            from scipy.special import ndtri
+
+            return float((p0 + p1 * ndtri(0.95)) - (p0 + p1 * ndtri(0.05)))
+        if self.code == UNIFORM:
+            return float((p0 + 0.95 * (p1 - p0)) - (p0 + 0.05 * (p1 - p0)))
         lo, hi = self.scipy().ppf([0.05, 0.95])
         return float(hi - lo)
 
