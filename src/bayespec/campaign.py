@@ -40,6 +40,7 @@ import numpy as np
 
 from . import __version__
 from .errors import BayespecError, ConfigError, DataError
+from .io import parse_cell
 from .store import _dumps, _json_default, _sibling
 
 __all__ = [
@@ -790,14 +791,7 @@ def read_columns(path: str | os.PathLike, x_col: str | int, y_col: str | int,
         row = []
         for role, j in idx.items():
             cell = cells[j]
-            try:
-                v = float(cell)
-            except ValueError:
-                raise DataError(f"{p}: line {lineno}, column {j + 1} ({header[j]}): cannot read "
-                                f"{cell!r} as a number") from None
-            if not math.isfinite(v):
-                raise DataError(f"{p}: line {lineno}, column {j + 1} ({header[j]}): {cell!r} is "
-                                f"not finite; remove the line or fix the value")
+            v = parse_cell(p, lineno, j, cell, header[j])
             if role == "sd" and v <= 0:
                 raise DataError(f"{p}: line {lineno}, column {j + 1} ({header[j]}): sd must be "
                                 f"> 0, got {cell!r}")

@@ -90,7 +90,8 @@ def ladder_for(problem: Problem, s: FitSettings) -> tuple[np.ndarray, bool]:
 def fit_problems(problems: list[Problem], s: FitSettings,
                  config: dict[str, Any] | None = None) -> list[KFit]:
     """Sample every problem (one per K) and turn the chains into KFit results."""
-    jobs = [(p, ladder_for(p, s)[0]) for p in problems]
+    ladders = [ladder_for(p, s) for p in problems]
+    jobs = [(p, betas) for p, (betas, _) in zip(problems, ladders)]
     backend = resolve_backend(s.backend)
     t0 = time.perf_counter()
     if backend == "numba":
@@ -103,9 +104,9 @@ def fit_problems(problems: list[Problem], s: FitSettings,
     versions = package_versions()
     versions["backend"] = backend
     fits = []
-    for (prob, betas), chains in zip(jobs, outs):
-        fits.append(summarise_chains(prob, betas, ladder_for(prob, s)[1], chains, s, config or {},
-                                     versions, wall))
+    for (prob, (betas, estimated)), chains in zip(zip(problems, ladders), outs):
+        fits.append(summarise_chains(prob, betas, estimated, chains, s, config or {}, versions,
+                                     wall))
     return fits
 
 

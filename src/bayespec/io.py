@@ -71,8 +71,10 @@ def _delimiter(p: str, lineno: int, s: str) -> str | None:
     return _WS if len(s.split()) > 1 else None
 
 
-def _cell(p: str, lineno: int, col: int, cell: str) -> float:
-    name = _COLS[col] if col < len(_COLS) else f"#{col + 1}"
+def parse_cell(p: str, lineno: int, col: int, cell: str, name: str | None = None) -> float:
+    """One numeric cell; DataError naming file, line, column (``name`` or x/y/sd) otherwise."""
+    if name is None:
+        name = _COLS[col] if col < len(_COLS) else f"#{col + 1}"
     where = f"{p}: line {lineno}, column {col + 1} ({name})"
     if not cell:
         raise DataError(f"{where}: empty cell (stray delimiter?); fill it in or remove the "
@@ -134,7 +136,7 @@ def read_spectrum(path: str | Path) -> Spectrum:
             raise DataError(f"{p}: line {lineno}: has {len(cells)} column(s) but line {ncol_line} "
                             f"has {ncol}; every row needs the same columns x, y"
                             f"{', sd' if ncol == 3 else ''}")
-        vals = [_cell(p, lineno, j, c) for j, c in enumerate(cells)]
+        vals = [parse_cell(p, lineno, j, c) for j, c in enumerate(cells)]
         if ncol == 3 and vals[2] <= 0:
             raise DataError(f"{p}: line {lineno}: sd must be > 0, got {cells[2]!r}; give a "
                             f"positive sd, remove the point, or drop the sd column to estimate "
