@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import expit, logsumexp
+from scipy.special import logsumexp
 
 DEFAULT_BATCHES = 5  # per chain: 4 chains give 20 batch estimates for the standard error
 
@@ -126,46 +126,3 @@ def model_probabilities(free_energies: np.ndarray) -> np.ndarray:
     w = -f - np.max(-f)
     p = np.exp(w)
     return p / p.sum()
-
-
-def bar_steps(ne: np.ndarray, betas: np.ndarray, iters: int = 60) -> np.ndarray:
-    """log z(beta_{l+1}) - log z(beta_l) for every neighbour pair by Bennett's acceptance ratio.
-
-    ne: (..., L, S) samples of n*E (leading dims pooled). BAR uses the samples of both rungs of a
-    pair (forward work d*ne at rung l, reverse -d*ne at rung l+1) and is the minimum-variance
-    estimator of the ratio; stepping stone uses the forward half only. Solved by safeguarded
-    Newton on the monotone BAR equation, vectorised over pairs. Returns (L - 1,).
-    """
-    L = ne.shape[-2]
-    x = np.moveaxis(ne, -2, 0).reshape(L, -1)
-    d = np.diff(betas)[:, None]
-    wf = d * x[:-1]  # forward work, samples of rung l
-    wr = -d * x[1:]  # reverse work, samples of rung l+1
-    m = 0.0  # equal sample sizes: log(N_F / N_R) = 0
-    # dF = -(log z_{l+1} - log z_l); start from the stepping-stone value
-    df = -(logsumexp(-wf, axis=1) - np.log(wf.shape[1]))
-    lo = np.full_like(df, -np.inf)
-    hi = np.full_like(df, np.inf)
-    for _ in range(iters):
-        pf = expit(-(m + wf - df[:, None]))  # f(M + wF - dF)
-        pr = expit(-(-m + wr + df[:, None]))  # f(-M + wR + dF)
-        g = pf.sum(axis=1) - pr.sum(axis=1)
-        dg = (pf * (1 - pf)).sum(axis=1) + (pr * (1 - pr)).sum(axis=1)
-        lo = np.where(g < 0, df, lo)
-        hi = np.where(g > 0, df, hi)
-        step = -g / np.maximum(dg, 1e-300)
-        new = df + step
-        bad = (new <= lo) | (new >= hi)
-        mid = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (lo + hi),
-                       np.where(np.isfinite(lo), lo + 2 * np.abs(step) + 1, hi - 2 * np.abs(step) - 1))
-        new = np.where(bad, mid, new)
-        if np.max(np.abs(new - df)) < 1e-10:
-            df = new
-            break
-        df = new
-    return -df
-
-
-def bar_log_z(ne: np.ndarray, betas: np.ndarray) -> np.ndarray:
-    """log z(beta_l) for every rung by BAR over neighbour pairs; (L,), log z[0] = 0."""
-    return np.concatenate([[0.0], np.cumsum(bar_steps(ne, betas))])
