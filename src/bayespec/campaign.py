@@ -40,7 +40,7 @@ import numpy as np
 
 from . import __version__
 from .errors import BayespecError, ConfigError, DataError
-from .io import parse_cell
+from .io import parse_cell, read_text
 from .store import _dumps, _json_default, _sibling
 
 __all__ = [
@@ -722,24 +722,6 @@ def write_demo_csv(path: str | os.PathLike, sid: str, spec: Mapping) -> Path:
 
 # ============================================================================ ingest
 
-def _read_bytes_text(p: str) -> str:
-    try:
-        data = Path(p).read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{p}: is a directory, not a data file") from None
-    except OSError as e:
-        raise DataError(f"{p}: cannot read file ({e.strerror or e})") from None
-    if b"\x00" in data:
-        raise DataError(f"{p}: looks like a binary file, not text; export the spectrum as "
-                        f"delimited text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
 def read_columns(path: str | os.PathLike, x_col: str | int, y_col: str | int,
                  sd_col: str | int | None = None):
     """Read chosen columns of a delimited text file with a header line (format ``columns``).
@@ -751,7 +733,7 @@ def read_columns(path: str | os.PathLike, x_col: str | int, y_col: str | int,
     from .io import Spectrum
 
     p = str(path)
-    text = _read_bytes_text(p)
+    text = read_text(p)
     header: list[str] | None = None
     hline = 0
     delim: str | None = None

@@ -37,7 +37,8 @@ class Spectrum:
         return int(self.x.shape[0])
 
 
-def _read_text(path: str | Path) -> str:
+def read_text(path: str | Path) -> str:
+    """A text file's content (UTF-8, BOM allowed, else latin-1); DataError naming the file."""
     p = str(path)
     try:
         data = Path(path).read_bytes()
@@ -93,7 +94,7 @@ def parse_cell(p: str, lineno: int, col: int, cell: str, name: str | None = None
 def read_spectrum(path: str | Path) -> Spectrum:
     """Read a 2- or 3-column spectrum file; raise DataError (one line) on any problem."""
     p = str(path)
-    text = _read_text(path)
+    text = read_text(path)
     delim: str | None = None
     delim_line = 0
     ncol, ncol_line = 0, 0
