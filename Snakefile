@@ -26,6 +26,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/select.smk"
+include: "workflow/rules/batch.smk"
 include: "workflow/rules/summarise.smk"
 include: "workflow/rules/figures.smk"
 

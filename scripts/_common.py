@@ -10,6 +10,6 @@ from pathlib import Path
 if importlib.util.find_spec("bayespec") is None:  # pragma: no cover - conda per-rule envs
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from bayespec import campaign  # noqa: E402
+from bayespec import batching, campaign  # noqa: E402
 
-__all__ = ["campaign"]
+__all__ = ["batching", "campaign"]

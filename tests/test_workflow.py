@@ -345,3 +345,33 @@ def test_conda_env_matches_requirements():
         f"{only_req}, only in the conda env {only_env}, different (requirements, conda) "
         f"{differ}")
     assert "python=3.11" in deps and "pip" in deps
+
+
+# ----------------------------------------------------------------------------- batch jobs
+@pytest.mark.slow
+def test_batch_jobs_give_the_unbatched_numbers(demo, tmp_path):
+    """batch_size 2: one job per batch and stage (per batch and K for the fit); the summary
+    rows equal the per-spectrum run's exactly, and a bad spectrum fails alone in its batch."""
+    wd = make_workdir(tmp_path / "batched")
+    rows = (ROOT / "config" / "spectra.tsv").read_text().splitlines()
+    keep = [rows[0]] + [r for r in rows[1:] if r.split("\t")[0] in ("nagata2012", "single",
+                                                                    "pair")]
+    (wd / "data").mkdir()
+    (wd / "data" / "broken.csv").write_text("x,y\n0.0,1.0\n0.1,2.0\n0.2,abc\n0.3,1.0\n")
+    (wd / "config" / "spectra.tsv").write_text("\n".join(keep + ["broken\tdata/broken.csv\txy"])
+                                               + "\n")
+    (wd / "fast.yaml").write_text(FAST + "batch_size: 2\n")
+    out = check(snakemake(wd, *RUN))
+    assert "1 failed" in out
+    jobs = re.findall(r"rule (\w+):", out)
+    assert sorted(j for j in jobs if j.startswith("fit")) == sorted(
+        [f"fit_batch_{b}" for b in (0, 1) for _ in KS]), jobs
+    assert not {"ingest", "preprocess", "fit", "select"} & set(jobs), jobs
+    s = read_summary(wd).set_index("spectrum")
+    ref = read_summary(demo).set_index("spectrum").loc[["nagata2012", "single", "pair"]]
+    cols = [c for c in ref.columns if c in s.columns]
+    assert ref.drop(columns=cols).isna().all().all()  # peak columns only the quartet has
+    pd.testing.assert_frame_equal(s.loc[ref.index, cols], ref[cols], check_dtype=False)
+    assert s.loc["broken", "status"].startswith("error: data/broken.csv: line 4")
+    assert s.loc["broken", "log"] == "logs/ingest/batch/pair..broken.log"
+    assert (wd / "logs" / "fit" / "batch" / "nagata2012..single" / "K3.log").is_file()

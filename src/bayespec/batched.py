@@ -289,6 +289,32 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
              for c in range(C)] for s in range(S)]
 
 
+def batch_key(problem: Problem, betas: np.ndarray) -> tuple:
+    """What spectra must share to run in one vectorised batch: axis, model, priors, rung count."""
+    return (problem.K, problem.shape.name, problem.background.name, problem.nb,
+            problem.x.tobytes(), tuple((p.code, tuple(p.params)) for p in problem.priors),
+            len(betas))
+
+
+def run_grouped(jobs: list[tuple[Problem, np.ndarray]], burn_in: int, sweeps: int, thin: int,
+                chains: int, seed: int, xp=None) -> list[list[ChainOutput]]:
+    """Run many (problem, betas) jobs, vectorising every group that shares an axis, model, priors
+    and rung count (:func:`batch_key`) into one :func:`run_batched` call; outputs[job][chain].
+
+    Each spectrum's numbers are those of a run alone (counter-based streams keyed per spectrum),
+    so the grouping is an optimisation only."""
+    groups: dict[tuple, list[int]] = {}
+    for j, (prob, betas) in enumerate(jobs):
+        groups.setdefault(batch_key(prob, betas), []).append(j)
+    out: list[list[ChainOutput] | None] = [None] * len(jobs)
+    for idx in groups.values():
+        res = run_batched([jobs[j][0] for j in idx], np.stack([jobs[j][1] for j in idx]),
+                          burn_in, sweeps, thin, chains, seed, xp)
+        for j, r in zip(idx, res):
+            out[j] = r
+    return out  # type: ignore[return-value]
+
+
 def namespace(backend: str):
     """The array namespace for ``sampler.backend`` numpy | cupy | array_api_strict.
 

@@ -653,7 +653,8 @@ class Campaign:
                f"{R}/figures/campaign.pdf"]
         for sid in self.ids:
             out += [f"{R}/fits/{sid}/model_selection.csv", f"{R}/select/{sid}.tsv"]
-            out += self.figure_files(sid)
+            if self.config.get("spectrum_figures", True):
+                out += self.figure_files(sid)
         return out
 
 
@@ -963,48 +964,91 @@ def fit_one(src: str | os.PathLike, out: str | os.PathLike, fit_raw: Mapping, K:
     not depend on it). A bayespec error (bad prior for these data, too few points, sd column
     with a known noise sd) writes an error marker; other exceptions propagate."""
     sid = spectrum or Path(out).parent.name
-    K = int(K)
-    if not is_ok(read_status(src)):
-        return _propagate(src, out, sid, K=K)
+    return fit_many([src], [out], [fit_raw], K, threads, [sid], log_path)[0]
+
+
+def _fit_problem(src: str | os.PathLike, fit_raw: Mapping, K: int, sid: str):
+    """(FitConfig, Problem) of one preprocessed spectrum; raises BayespecError for bad input."""
     from .config import parse_fit_config
-    from .fit import fit_problems, settings_from_config
     from .model import build_problem
+
+    cfg = parse_fit_config(fit_raw, f"fit of {sid} K={K}")
+    ds = _open_dataset(src)
+    x = np.asarray(ds["x"], dtype=float)
+    y = np.asarray(ds["y"], dtype=float)
+    sd = np.asarray(ds["sd"], dtype=float) if "sd" in ds else None
+    source = str(ds.attrs.get("source", src))
+    if sd is not None and not cfg.noise.estimate:
+        raise ConfigError(f"{source}: the file has an sd column (per-point noise) and the "
+                          f"fit config sets noise.sd; remove noise.sd (or the manifest's "
+                          f"noise_sd) to use the column")
+    m = cfg.model
+    return cfg, build_problem(x, y, sd, m.shape, K, m.background, m.degree, cfg.priors,
+                              source=source)
+
+
+def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike],
+             fit_raws: Sequence[Mapping], K: int, threads: int | None = None,
+             spectra: Sequence[str] | None = None, log_path: str | None = None) -> list[str]:
+    """Fit K peaks to several preprocessed spectra in one process (a batch job) and write one
+    store per spectrum, each identical to what :func:`fit_one` writes for it alone.
+
+    Spectra whose fit settings (sampler, noise) agree are sampled together: on the Numba backend
+    all their (spectrum, chain) tasks share one thread pool; on the array backends spectra that
+    also share an axis, model and priors run as one vectorised batch. Seeds are per spectrum
+    (SeedSequence(seed, spawn_key=(K, chain))), so batch-mates never change a spectrum's numbers.
+    A bayespec error in one spectrum writes its marker; the others are fitted. Returns the
+    statuses (same order)."""
+    from .fit import fit_problems, settings_from_config
     from .store import write_fit
     from .summary import predictive_band
 
-    _clean_stale(Path(out))
-    try:
-        cfg = parse_fit_config(fit_raw, f"fit of {sid} K={K}")
-        ds = _open_dataset(src)
-        x = np.asarray(ds["x"], dtype=float)
-        y = np.asarray(ds["y"], dtype=float)
-        sd = np.asarray(ds["sd"], dtype=float) if "sd" in ds else None
-        source = str(ds.attrs.get("source", src))
-        if sd is not None and not cfg.noise.estimate:
-            raise ConfigError(f"{source}: the file has an sd column (per-point noise) and the "
-                              f"fit config sets noise.sd; remove noise.sd (or the manifest's "
-                              f"noise_sd) to use the column")
-        m = cfg.model
-        prob = build_problem(x, y, sd, m.shape, K, m.background, m.degree, cfg.priors,
-                             source=source)
+    K = int(K)
+    sids = list(spectra) if spectra is not None else [Path(o).parent.name for o in outs]
+    status: list[str | None] = [None] * len(outs)
+    todo: dict[str, list[tuple[int, Any, Any]]] = {}  # settings -> [(index, cfg, problem)]
+    for i, (src, out, raw, sid) in enumerate(zip(srcs, outs, fit_raws, sids)):
+        if not is_ok(read_status(src)):
+            status[i] = _propagate(src, out, sid, K=K)
+            continue
+        _clean_stale(Path(out))
+        try:
+            cfg, prob = _fit_problem(src, raw, K, sid)
+        except BayespecError as e:
+            status[i] = _error_status(e)
+            log.error("%s K=%d: fit failed: %s", sid, K, status[i])
+            write_marker(out, status[i], spectrum=sid, stage="fit", log=log_path, K=K)
+            continue
         settings = dataclasses.replace(settings_from_config(cfg), threads=threads)
-        raw = json.loads(json.dumps(cfg.raw))
-        [fit] = fit_problems([prob], settings, raw)
-    except BayespecError as e:
-        status = _error_status(e)
-        log.error("%s K=%d: fit failed: %s", sid, K, status)
-        write_marker(out, status, spectrum=sid, stage="fit", log=log_path, K=K)
-        return status
-    rng = np.random.default_rng(np.random.SeedSequence(cfg.sampler.seed, spawn_key=(K, 99)))
-    fit.predictive = predictive_band(prob, fit, rng)
-    write_fit(out, fit)
-    for w in fit.warnings:
-        log.warning("%s: %s", sid, w)
-    log.info("%s K=%d: F = %.4f +- %.4f, noise sd %.4g (%s), %d rungs, %.1f s", sid, K,
-             fit.free_energy, fit.free_energy_se, fit.noise_sd,
-             "estimated" if fit.noise_estimated else "given", len(fit.ladder.beta),
-             fit.timing.get("wall_seconds", float("nan")))
-    return STATUS_OK
+        todo.setdefault(repr(settings), []).append((i, cfg, prob))
+    for group in todo.values():
+        settings = dataclasses.replace(settings_from_config(group[0][1]), threads=threads)
+        try:
+            fits = fit_problems([prob for _, _, prob in group], settings,
+                                json.loads(json.dumps(group[0][1].raw)))
+        except BayespecError as e:  # e.g. backend cupy without a GPU: every spectrum of it
+            for i, _, _ in group:
+                status[i] = _error_status(e)
+                log.error("%s K=%d: fit failed: %s", sids[i], K, status[i])
+                write_marker(outs[i], status[i], spectrum=sids[i], stage="fit", log=log_path,
+                             K=K)
+            continue
+        for (i, cfg, prob), fit in zip(group, fits):
+            fit.config = json.loads(json.dumps(cfg.raw))
+            rng = np.random.default_rng(np.random.SeedSequence(cfg.sampler.seed,
+                                                               spawn_key=(K, 99)))
+            fit.predictive = predictive_band(prob, fit, rng)
+            if len(outs) > 1:
+                fit.timing["batch_size"] = float(len(outs))
+            write_fit(outs[i], fit)
+            for w in fit.warnings:
+                log.warning("%s: %s", sids[i], w)
+            log.info("%s K=%d: F = %.4f +- %.4f, noise sd %.4g (%s), %d rungs, %.1f s", sids[i],
+                     K, fit.free_energy, fit.free_energy_se, fit.noise_sd,
+                     "estimated" if fit.noise_estimated else "given", len(fit.ladder.beta),
+                     fit.timing.get("wall_seconds", float("nan")))
+            status[i] = STATUS_OK
+    return [str(s) for s in status]
 
 
 # ============================================================================ select

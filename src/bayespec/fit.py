@@ -98,8 +98,7 @@ def fit_problems(problems: list[Problem], s: FitSettings,
         outs = run_many(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, s.threads)
     else:
         xp = batched.namespace(backend)
-        outs = [batched.run_batched([p], b, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, xp)[0]
-                for p, b in jobs]
+        outs = batched.run_grouped(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, xp)
     wall = time.perf_counter() - t0
     versions = package_versions()
     versions["backend"] = backend

@@ -9,10 +9,10 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 try:
-    from bayespec import campaign
+    from bayespec import batching, campaign
 except ImportError:  # a per-rule conda env has the dependencies but not bayespec: use the tree
     sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-    from bayespec import campaign
+    from bayespec import batching, campaign
 from bayespec.errors import BayespecError
 
 
@@ -43,6 +43,10 @@ try:
     C = campaign.Campaign.load(config, MANIFEST)
 except BayespecError as e:
     raise WorkflowError(str(e)) from None
+
+# batch jobs (config batch_size > 1): the per-spectrum rules of those stages then match no id
+BATCHES = batching.plan(C) if batching.batch_size(C) > 1 else {}
+SINGLE_ID = "(?!)" if BATCHES else campaign.ID_PATTERN
 
 R = C.results  # output root
 L = C.logs  # log root

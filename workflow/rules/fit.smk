@@ -2,6 +2,8 @@
 
 
 rule fit:
+    wildcard_constraints:
+        id=SINGLE_ID,
     input:
         f"{R}/preprocess/{{id}}.zarr",
     output:

@@ -3,6 +3,8 @@
 
 
 rule ingest:
+    wildcard_constraints:
+        id=SINGLE_ID,
     input:
         lambda wildcards: C.source(wildcards.id),
     output:

@@ -2,6 +2,8 @@
 
 
 rule preprocess:
+    wildcard_constraints:
+        id=SINGLE_ID,
     input:
         f"{R}/ingest/{{id}}.zarr",
     output:

@@ -2,6 +2,8 @@
 
 
 rule select:
+    wildcard_constraints:
+        id=SINGLE_ID,
     input:
         stores=lambda wildcards: C.fit_stores(wildcards.id),
     output:

@@ -1,0 +1,84 @@
+# Batch jobs (config `batch_size` > 1): one job per batch of spectra for ingest, preprocess and
+# select, and one per (batch, K) for the fit, writing the same per-spectrum outputs as the
+# per-spectrum rules (which then match no id). Batches group spectra with equal fit settings,
+# in manifest order (bayespec.batching.plan). Rules are generated here, one per batch and stage.
+
+
+def _fit_params_of(ids):
+    return lambda wildcards: [C.fit_params(i, int(wildcards.K)) for i in ids]
+
+
+for _n, (_label, _ids) in enumerate(BATCHES.items()):
+
+    rule:
+        name:
+            f"ingest_batch_{_n}"
+        input:
+            [C.source(i) for i in _ids],
+        output:
+            [directory(f"{R}/ingest/{i}.zarr") for i in _ids],
+        params:
+            spec=[C.ingest_params(i) for i in _ids],
+        log:
+            f"{L}/ingest/batch/{_label}.log",
+        conda:
+            ENV
+        script:
+            "../../scripts/ingest_batch.py"
+
+    rule:
+        name:
+            f"preprocess_batch_{_n}"
+        input:
+            [f"{R}/ingest/{i}.zarr" for i in _ids],
+        output:
+            [directory(f"{R}/preprocess/{i}.zarr") for i in _ids],
+        params:
+            spec=[C.preprocess_params(i) for i in _ids],
+        log:
+            f"{L}/preprocess/batch/{_label}.log",
+        conda:
+            ENV
+        script:
+            "../../scripts/preprocess_batch.py"
+
+    rule:
+        name:
+            f"fit_batch_{_n}"
+        input:
+            [f"{R}/preprocess/{i}.zarr" for i in _ids],
+        output:
+            [directory(f"{R}/fits/{i}/K{{K}}.zarr") for i in _ids],
+        params:
+            fit=_fit_params_of(_ids),
+            spectra=_ids,
+        threads: config["threads_per_fit"]
+        resources:
+            **C.fit_resources(),
+        log:
+            f"{L}/fit/batch/{_label}/K{{K}}.log",
+        benchmark:
+            f"{L}/benchmarks/fit/batch/{_label}/K{{K}}.tsv"
+        conda:
+            ENV
+        script:
+            "../../scripts/fit_batch.py"
+
+    rule:
+        name:
+            f"select_batch_{_n}"
+        input:
+            [s for i in _ids for s in C.fit_stores(i)],
+        output:
+            table=[f"{R}/fits/{i}/model_selection.csv" for i in _ids],
+            peaks=[f"{R}/select/{i}.tsv" for i in _ids],
+            info=[f"{R}/select/{i}.json" for i in _ids],
+        params:
+            stores=[C.fit_stores(i) for i in _ids],
+            spectra=_ids,
+        log:
+            f"{L}/select/batch/{_label}.log",
+        conda:
+            ENV
+        script:
+            "../../scripts/select_batch.py"
