@@ -955,19 +955,23 @@ def preprocess(src: str | os.PathLike, out: str | os.PathLike, params: Mapping,
 
 def fit_one(src: str | os.PathLike, out: str | os.PathLike, fit_raw: Mapping, K: int,
             threads: int | None = None, spectrum: str | None = None,
-            log_path: str | None = None) -> str:
+            log_path: str | None = None, checkpoint: str | os.PathLike | None = None) -> str:
     """Fit K peaks to the preprocessed spectrum ``src`` and write the store ``out`` with
     :func:`bayespec.store.write_fit` (atomic), exactly as ``bayespec fit`` would for that K
     (same seeds: SeedSequence(seed, spawn_key=(K, chain)); predictive band spawn_key (K, 99)).
     ``fit_raw`` is a FIT.yaml mapping; ``threads`` only sets the worker count (the numbers do
     not depend on it). A bayespec error (bad prior for these data, too few points, sd column
-    with a known noise sd) writes an error marker; other exceptions propagate."""
+    with a known noise sd) writes an error marker; other exceptions propagate.
+    ``checkpoint``: a file outside the job's output (Snakemake deletes incomplete outputs) for
+    the sampler state; a rerun after a kill resumes from it, one left by a different config is
+    ignored (logged), and it is deleted once the store is written. SIGTERM writes it and raises
+    errors.FitInterrupted (the job fails; rerun it to resume)."""
     sid = spectrum or Path(out).parent.name
     K = int(K)
     if not is_ok(read_status(src)):
         return _propagate(src, out, sid, K=K)
     from .config import parse_fit_config
-    from .fit import fit_problems, settings_from_config
+    from .fit import fit_problems, resolve_backend, settings_from_config
     from .model import build_problem
     from .store import write_fit
     from .summary import predictive_band
@@ -988,8 +992,13 @@ def fit_one(src: str | os.PathLike, out: str | os.PathLike, fit_raw: Mapping, K:
         prob = build_problem(x, y, sd, m.shape, K, m.background, m.degree, cfg.priors,
                              source=source)
         settings = dataclasses.replace(settings_from_config(cfg), threads=threads)
+        if checkpoint is not None and resolve_backend(settings.backend) != "numba":
+            log.info("%s K=%d: backend %s has no checkpoints; a killed job restarts", sid, K,
+                     settings.backend)
+            checkpoint = None
         raw = json.loads(json.dumps(cfg.raw))
-        [fit] = fit_problems([prob], settings, raw)
+        [fit] = fit_problems([prob], settings, raw, checkpoint=checkpoint,
+                             restart_on_mismatch=True)
     except BayespecError as e:
         status = _error_status(e)
         log.error("%s K=%d: fit failed: %s", sid, K, status)
@@ -998,6 +1007,9 @@ def fit_one(src: str | os.PathLike, out: str | os.PathLike, fit_raw: Mapping, K:
     rng = np.random.default_rng(np.random.SeedSequence(cfg.sampler.seed, spawn_key=(K, 99)))
     fit.predictive = predictive_band(prob, fit, rng)
     write_fit(out, fit)
+    if checkpoint is not None:
+        from .checkpoint import remove
+        remove(checkpoint)
     for w in fit.warnings:
         log.warning("%s: %s", sid, w)
     log.info("%s K=%d: F = %.4f +- %.4f, noise sd %.4g (%s), %d rungs, %.1f s", sid, K,

@@ -63,6 +63,7 @@ def fingerprint(problems: list, ladders: list[np.ndarray], settings: dict[str, A
     from .priors import pack
 
     data, model = [], []
+    ladders = [np.asarray(b, dtype=float) for b in ladders]
     for p in problems:
         data.append(_digest(p.x, p.y, p.w))
         codes, params, logsp = pack(list(p.priors))
@@ -85,7 +86,16 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return out
 
 
-def save(path: str | os.PathLike, fp: dict[str, Any], saved: Saved) -> Path:
+_GROWING = ("ne", "theta")  # filled sweep by sweep along axis 1
+
+
+def _filled(cs: ChainState, field: str, burn_in: int, thin: int) -> int:
+    sampled = max(0, cs.sweep - burn_in)
+    return sampled if field == "ne" else sampled // thin
+
+
+def save(path: str | os.PathLike, fp: dict[str, Any], saved: Saved, burn_in: int,
+         thin: int) -> Path:
     """Write the checkpoint atomically; return its path."""
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -93,8 +103,12 @@ def save(path: str | os.PathLike, fp: dict[str, Any], saved: Saved) -> Path:
     tasks = []
     for (j, c), cs in sorted(saved.states.items()):
         for f in STATE_ARRAYS:
-            arrays[f"j{j}c{c}_{f}"] = getattr(cs, f)
-        tasks.append([j, c, int(cs.sweep), float(cs.seconds)])
+            a = getattr(cs, f)
+            if f in _GROWING:  # only the part filled so far (the rest is still zeros)
+                a = a[:, :_filled(cs, f, burn_in, thin)]
+            arrays[f"j{j}c{c}_{f}"] = a
+        tasks.append([j, c, int(cs.sweep), float(cs.seconds), list(cs.ne.shape),
+                      list(cs.theta.shape)])
     meta = {"fingerprint": fp, "tasks": tasks, "limits": [int(v) for v in saved.limits],
             "se": saved.se}
     arrays["meta"] = np.array(json.dumps(meta))
@@ -123,6 +137,7 @@ def load(path: str | os.PathLike, fp: dict[str, Any], restart: bool = False) -> 
         with np.load(p, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             arrays = {k: z[k] for k in z.files if k != "meta"}
+        fp_saved = meta["fingerprint"]
     except Exception as e:  # unreadable: never produced by save(), but say so clearly
         msg = (f"{p}: cannot read the checkpoint ({type(e).__name__}: {e}); delete it to start "
                f"the fit afresh")
@@ -130,7 +145,7 @@ def load(path: str | os.PathLike, fp: dict[str, Any], restart: bool = False) -> 
             log.warning("%s; starting afresh", msg)
             return None
         raise CheckpointMismatch(msg) from None
-    diff = _differences(fp, meta.get("fingerprint", {}))
+    diff = _differences(fp, fp_saved)
     if diff:
         msg = (f"{p}: checkpoint written for a different fit (differs in: {', '.join(diff)}); "
                f"rerun with the settings and data it was written for, or delete it to start "
@@ -140,9 +155,13 @@ def load(path: str | os.PathLike, fp: dict[str, Any], restart: bool = False) -> 
             return None
         raise CheckpointMismatch(msg)
     states = {}
-    for j, c, sweep, seconds in meta["tasks"]:
-        states[(j, c)] = ChainState(**{f: arrays[f"j{j}c{c}_{f}"] for f in STATE_ARRAYS},
-                                    sweep=int(sweep), seconds=float(seconds))
+    for j, c, sweep, seconds, ne_shape, theta_shape in meta["tasks"]:
+        a = {f: arrays[f"j{j}c{c}_{f}"] for f in STATE_ARRAYS}
+        for f, shape in (("ne", ne_shape), ("theta", theta_shape)):
+            full = np.zeros(shape, dtype=a[f].dtype)
+            full[:, :a[f].shape[1]] = a[f]
+            a[f] = full
+        states[(j, c)] = ChainState(**a, sweep=int(sweep), seconds=float(seconds))
     return Saved(states, [int(v) for v in meta["limits"]], list(meta["se"]))
 
 

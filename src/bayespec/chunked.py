@@ -28,6 +28,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import checkpoint as ckpt
+from .errors import FitInterrupted
 from .kernel import RECOMPUTE_EVERY
 from .model import Problem
 from .sampler import ChainOutput, ChainState, advance, chain_output, start_chain
@@ -35,11 +36,6 @@ from .sampler import ChainOutput, ChainState, advance, chain_output, start_chain
 log = logging.getLogger("bayespec")
 MIN_TARGET_SWEEPS = RECOMPUTE_EVERY  # sampling sweeps before the first target_se check
 POLL_SECONDS = 0.2  # how often the main thread looks at the clock and the SIGTERM flag
-
-
-class FitInterrupted(Exception):
-    """SIGTERM arrived; the checkpoint is written. Deliberately not a BayespecError: it is not
-    bad input, and a campaign must not turn it into an error marker."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +129,8 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
                      plan.target_se, ses[j], sweep - plan.burn_in)
 
     def write() -> None:
-        ckpt.save(plan.checkpoint, fingerprint, ckpt.Saved(states, limits, ses))
+        ckpt.save(plan.checkpoint, fingerprint, ckpt.Saved(states, limits, ses), plan.burn_in,
+                  plan.thin)
 
     # tasks sort longest first (more parameters, more work) for better packing, as run_many
     order = sorted(states, key=lambda t: -len(jobs[t[0]][0].priors))

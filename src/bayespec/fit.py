@@ -143,7 +143,7 @@ def _run_chunked(jobs, ladders, s: FitSettings, checkpoint, restart_on_mismatch:
     numbers = {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
                                           "seed", "thin", "extend", "target_se", "noise_sd",
                                           "max_precision")}
-    fp = checkpoint_mod.fingerprint([p for p, _ in jobs], [b for b, _ in jobs], numbers,
+    fp = checkpoint_mod.fingerprint([p for p, _ in jobs], [b for _, b in jobs], numbers,
                                     versions)
 
     def se_of(j: int, ne: np.ndarray) -> float:
