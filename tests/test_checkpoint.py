@@ -216,3 +216,42 @@ def test_config_keys_are_validated(key, value, msg):
         parse_fit_config({"sampler": {key: value}})
     ok = parse_fit_config({"sampler": {"target_se": 0.05, "checkpoint_every": 0}}).sampler
     assert (ok.target_se, ok.checkpoint_every) == (0.05, 0.0)
+
+
+# ---------------------------------------------------------------------------- campaign
+
+def test_campaign_fit_checkpoint_is_used_then_removed(tmp_path, caplog):
+    import xarray as xr
+
+    from bayespec import campaign
+
+    x = np.linspace(0.0, 3.0, 41)
+    y = np.exp(-0.5 * ((x - 1.4) / 0.2) ** 2) + 0.05 * np.random.default_rng(3).standard_normal(41)
+    src = tmp_path / "s.csv"
+    np.savetxt(src, np.c_[x, y], delimiter=",", header="x,y", comments="")
+    assert campaign.ingest(src, tmp_path / "i.zarr", {"spectrum": "s"}) == "ok"
+    assert campaign.preprocess(tmp_path / "i.zarr", tmp_path / "p.zarr", {"spectrum": "s"}) == "ok"
+    fit = {"model": {"shape": "gaussian", "K": [1], "background": {"kind": "constant"}},
+           "priors": {"amplitude": {"dist": "gamma", "shape": 2, "rate": 1},
+                      "center": {"dist": "uniform", "low": 0, "high": 3},
+                      "width": {"dist": "lognormal", "mu": -1.6, "sigma": 0.5}},
+           "sampler": {"burn_in": 100, "sweeps": 1000, "replicas": 8, "seed": 4}}
+    plain = tmp_path / "plain.zarr"
+    assert campaign.fit_one(tmp_path / "p.zarr", plain, fit, 1, threads=1, spectrum="s") == "ok"
+    # a stale checkpoint nobody can use (left by another config): logged, the fit starts afresh
+    ck = tmp_path / "checkpoints" / "s" / "K1.npz"
+    ck.parent.mkdir(parents=True)
+    ck.write_bytes(b"stale")
+    out = tmp_path / "ck.zarr"
+    with caplog.at_level(logging.WARNING, logger="bayespec"):
+        assert campaign.fit_one(tmp_path / "p.zarr", out, fit, 1, threads=1, spectrum="s",
+                                checkpoint=ck) == "ok"
+    assert "starting afresh" in caplog.text
+    assert not ck.exists()  # removed once the store is written
+    a, b = xr.open_datatree(plain, engine="zarr"), xr.open_datatree(out, engine="zarr")
+    assert a.attrs["free_energy"] == b.attrs["free_energy"]
+    np.testing.assert_array_equal(a["posterior"]["center"].values, b["posterior"]["center"].values)
+    # a batched backend has no checkpoints: the campaign fits without one (not an error marker)
+    fit_np = {**fit, "sampler": {**fit["sampler"], "backend": "numpy", "sweeps": 100}}
+    assert campaign.fit_one(tmp_path / "p.zarr", tmp_path / "np.zarr", fit_np, 1, threads=1,
+                            spectrum="s", checkpoint=ck) == "ok"
