@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import yaml
 from bayespec import checkpoint as ckpt
 from bayespec.cli import EXIT_RESUMABLE
 from bayespec.config import parse_fit_config, with_overrides
-from bayespec.errors import ConfigError
+from bayespec.errors import ConfigError, FitInterrupted
 from bayespec.fit import FitSettings, fit_problems
 from bayespec.kernel import RECOMPUTE_EVERY
 from bayespec.model import build_problem
@@ -138,14 +139,27 @@ def test_sigterm_writes_checkpoint_and_exits_then_resumes_bit_identical(case, ca
 
 # ---------------------------------------------------------------------------- target_se
 
+TARGET, NOISE = 0.03, 0.1
+
+
+def _target_fit():
+    """The closed-form linear model of test_oracles fitted with target_se = TARGET."""
+    from test_oracles import _linear_problem
+
+    x, y, X, kind, degree, priors, m0, S0 = _linear_problem("linear")
+    prob = build_problem(x, y, None, "gaussian", 0, kind, degree, priors)
+    settings = FitSettings(noise_sd=NOISE, sweeps=40000, burn_in=BURN, chains=4, seed=1,
+                           threads=2, target_se=TARGET)
+    fit, = fit_problems([prob], settings)
+    return prob, settings, fit
+
+
 def test_target_se_stops_early_within_the_closed_form():
     from test_oracles import linear_closed_form, _linear_problem
 
     x, y, X, kind, degree, priors, m0, S0 = _linear_problem("linear")
-    target, s = 0.03, 0.1
-    prob = build_problem(x, y, None, "gaussian", 0, kind, degree, priors)
-    fit, = fit_problems([prob], FitSettings(noise_sd=s, sweeps=40000, burn_in=BURN, chains=4,
-                                            seed=1, threads=2, target_se=target))
+    _, _, fit = _target_fit()
+    target, s = TARGET, NOISE
     ran = fit.timing["sweeps"]
     assert ran < 40000 and (BURN + ran) % RECOMPUTE_EVERY == 0, ran
     assert fit.posterior["background"].shape[1] == ran // 5
@@ -153,6 +167,31 @@ def test_target_se_stops_early_within_the_closed_form():
     F = linear_closed_form(X, y, s, m0, S0)[0]
     assert abs(fit.free_energy - F) < 3 * fit.free_energy_se, (fit.free_energy, F,
                                                                fit.free_energy_se)
+
+
+def test_target_se_run_interrupted_and_resumed_stops_at_the_same_sweep(tmp_path):
+    """SIGTERM in this process (from a helper thread, once a checkpoint exists) interrupts the
+    target_se fit; the resumed fit stops where the uninterrupted one did, bit for bit."""
+    prob, settings, ref = _target_fit()
+    path = tmp_path / "c.npz"
+    s = FitSettings(**{**settings.__dict__, "checkpoint_every": 0.001})
+
+    def terminate_once_checkpointed():
+        while not path.exists():
+            time.sleep(0.001)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    killer = threading.Thread(target=terminate_once_checkpointed, daemon=True)
+    killer.start()
+    with pytest.raises(FitInterrupted, match="rerun the same command to resume"):
+        fit_problems([prob], s, checkpoint=path)
+    killer.join()
+    assert min(_progress(path)) < BURN + ref.timing["sweeps"]
+    fit, = fit_problems([prob], s, checkpoint=path)
+    assert fit.timing["sweeps"] == ref.timing["sweeps"]
+    assert fit.free_energy == ref.free_energy and fit.free_energy_se == ref.free_energy_se
+    assert np.array_equal(fit.posterior["background"], ref.posterior["background"])
+    assert np.array_equal(fit.ladder.log_z, ref.ladder.log_z)
 
 
 # ---------------------------------------------------------------------------- refusals

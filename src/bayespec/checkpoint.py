@@ -71,7 +71,8 @@ def fingerprint(problems: list, ladders: list[np.ndarray], settings: dict[str, A
                      f"priors={_digest(codes, params, logsp)}")
     return {"format": FORMAT, "data": data, "model": model,
             "ladder": [_digest(b) for b in ladders],
-            "settings": {k: settings[k] for k in sorted(settings)},
+            "settings": {k: np.asarray(settings[k]).item() if settings[k] is not None else None
+                         for k in sorted(settings)},
             "versions": {k: versions[k] for k in sorted(versions)}}
 
 

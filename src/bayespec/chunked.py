@@ -192,6 +192,9 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
     finally:
         pause[0] = 1  # on an error, stop the other chains soon
         pool.shutdown(wait=True)
+    stuck = [t for t, cs in states.items() if cs.sweep < limits[t[0]]]
+    if stuck:  # cannot happen: every chain of a job reaches each check point before it
+        raise RuntimeError(f"chunked: chains {stuck} stopped before their last sweep")
     if plan.checkpoint is not None:
         write()  # all sampling done: a crash while writing the stores loses nothing
     outs = [[chain_output(states[(j, c)], limits[j] - plan.burn_in, plan.thin) for c in range(C)]
