@@ -31,7 +31,7 @@ from . import checkpoint as ckpt
 from .errors import FitInterrupted
 from .kernel import RECOMPUTE_EVERY
 from .model import Problem
-from .sampler import ChainOutput, ChainState, advance, chain_output, start_chain
+from .sampler import ChainOutput, advance, chain_output, start_chain
 
 log = logging.getLogger("bayespec")
 MIN_TARGET_SWEEPS = RECOMPUTE_EVERY  # sampling sweeps before the first target_se check
