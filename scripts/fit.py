@@ -5,4 +5,5 @@ from _common import campaign
 sm = snakemake  # noqa: F821 - injected by Snakemake's script directive
 with campaign.logged(sm.log[0]):
     campaign.fit_one(sm.input[0], sm.output[0], sm.params.fit, int(sm.wildcards.K),
-                     threads=sm.threads, spectrum=sm.wildcards.id, log_path=sm.log[0])
+                     threads=sm.threads, spectrum=sm.wildcards.id, log_path=sm.log[0],
+                     checkpoint=getattr(sm.params, "checkpoint", None))

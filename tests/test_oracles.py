@@ -16,6 +16,8 @@ Oracles:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -26,6 +28,13 @@ from bayespec.fit import FitSettings, fit_spectrum
 from bayespec.priors import parse_prior
 
 Z = 3.0  # tolerance in standard errors
+# the oracles run on both backends; the batched numpy one is ~7x slower, so it gets fewer
+# sweeps (the tolerances come from each run's own standard errors either way)
+BACKENDS = ("numba", "numpy")
+
+
+def _sweeps(backend: str, numba_sweeps: int, numpy_sweeps: int) -> int:
+    return numba_sweeps if backend == "numba" else numpy_sweeps
 
 
 def ess(draws: np.ndarray) -> float:
@@ -117,13 +126,15 @@ def _linear_problem(case: str):
     return x, y, X, kind, degree, {"background": priors}, m0, S0
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", list(LINEAR_CASES))
-def test_linear_model_known_noise(case):
+def test_linear_model_known_noise(case, backend):
     x, y, X, kind, degree, priors, m0, S0 = _linear_problem(case)
     s = 0.1
+    sweeps = _sweeps(backend, 5000, 2500)
     fit, = fit_spectrum(x, y, None, "gaussian", [0], kind, degree, priors,
-                        FitSettings(noise_sd=s, sweeps=5000, burn_in=1000, chains=4, thin=5,
-                                    seed=0))
+                        FitSettings(noise_sd=s, sweeps=sweeps, burn_in=1000, chains=4, thin=5,
+                                    seed=0, backend=backend))
     F, mN, SN = linear_closed_form(X, y, s, m0, S0)
     assert not fit.noise_estimated and fit.noise_sd == pytest.approx(s, rel=1e-12)
     assert abs(fit.free_energy - F) < Z * fit.free_energy_se, (fit.free_energy, F,
@@ -133,15 +144,17 @@ def test_linear_model_known_noise(case):
     assert np.all(np.abs(z) < Z), z
     # the posterior at the top rung (b = 1/s^2) is the analytic Gaussian posterior
     draws = fit.posterior["background"]
-    assert draws.shape == (4, 1000, len(m0))
+    assert draws.shape == (4, sweeps // 5, len(m0))
     assert_gaussian_posterior(draws, mN, SN, case)
 
 
-def test_linear_model_estimated_noise():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_linear_model_estimated_noise(backend):
     """Noise estimated along the ladder: argmin_b F(b) and F there vs the closed form."""
     x, y, X, kind, degree, priors, m0, S0 = _linear_problem("linear")
     fit, = fit_spectrum(x, y, None, "gaussian", [0], kind, degree, priors,
-                        FitSettings(noise_sd=None, sweeps=5000, burn_in=1000, seed=0))
+                        FitSettings(noise_sd=None, sweeps=_sweeps(backend, 5000, 2500),
+                                    burn_in=1000, seed=0, backend=backend))
     F_of_b = closed_F_of_b(X, y, m0, S0)
     res = minimize_scalar(lambda lb: F_of_b(np.exp(lb)), bounds=(-5.0, 15.0), method="bounded",
                           options={"xatol": 1e-10})
@@ -287,9 +300,10 @@ ONE_PEAK_CASES = {
 }
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("case", list(ONE_PEAK_CASES))
-def test_one_peak_free_energy_vs_quadrature(case):
+@functools.lru_cache(maxsize=None)
+def one_peak_reference(case: str) -> tuple[float, float, float]:
+    """log Z and the posterior means of (center, width) of a ONE_PEAK_CASES case by quadrature,
+    after checking that the quadrature has converged."""
     c = ONE_PEAK_CASES[case]
     x, y = c["data"]()
     args = (c["shape"], x, y, c["s"], c["amp"], c["lp_mu"], c["lp_w"], c["mu_range"],
@@ -303,9 +317,19 @@ def test_one_peak_free_energy_vs_quadrature(case):
     else:  # the coarse grid's edges carry no mass (ranges wide enough)
         edges = np.concatenate([Lc[0], Lc[-1], Lc[:, 0], Lc[:, -1]])
         assert edges.max() < Lmax - 600, Lmax - edges.max()
+    return log_z, mu_mean, w_mean
 
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", list(ONE_PEAK_CASES))
+def test_one_peak_free_energy_vs_quadrature(case, backend):
+    c = ONE_PEAK_CASES[case]
+    x, y = c["data"]()
+    log_z, mu_mean, w_mean = one_peak_reference(case)
     fit, = fit_spectrum(x, y, None, c["shape"], [1], "none", None, c["priors"],
-                        FitSettings(noise_sd=c["s"], sweeps=10000, burn_in=1000, seed=0))
+                        FitSettings(noise_sd=c["s"], sweeps=_sweeps(backend, 10000, 3000),
+                                    burn_in=1000, seed=0, backend=backend))
     F_ref = -log_z
     assert abs(fit.free_energy - F_ref) < Z * fit.free_energy_se, (
         fit.free_energy, F_ref, fit.free_energy_se)

@@ -956,7 +956,7 @@ def preprocess(src: str | os.PathLike, out: str | os.PathLike, params: Mapping,
 
 def fit_one(src: str | os.PathLike, out: str | os.PathLike, fit_raw: Mapping, K: int,
             threads: int | None = None, spectrum: str | None = None,
-            log_path: str | None = None) -> str:
+            log_path: str | None = None, checkpoint: str | os.PathLike | None = None) -> str:
     """Fit K peaks to the preprocessed spectrum ``src`` and write the store ``out`` with
     :func:`bayespec.store.write_fit` (atomic), exactly as ``bayespec fit`` would for that K
     (same seeds: SeedSequence(seed, spawn_key=(K, chain)); predictive band spawn_key (K, 99)).
@@ -964,7 +964,7 @@ def fit_one(src: str | os.PathLike, out: str | os.PathLike, fit_raw: Mapping, K:
     not depend on it). A bayespec error (bad prior for these data, too few points, sd column
     with a known noise sd) writes an error marker; other exceptions propagate."""
     sid = spectrum or Path(out).parent.name
-    return fit_many([src], [out], [fit_raw], K, threads, [sid], log_path)[0]
+    return fit_many([src], [out], [fit_raw], K, threads, [sid], log_path, checkpoint)[0]
 
 
 def _fit_problem(src: str | os.PathLike, fit_raw: Mapping, K: int, sid: str):
@@ -989,7 +989,8 @@ def _fit_problem(src: str | os.PathLike, fit_raw: Mapping, K: int, sid: str):
 
 def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike],
              fit_raws: Sequence[Mapping], K: int, threads: int | None = None,
-             spectra: Sequence[str] | None = None, log_path: str | None = None) -> list[str]:
+             spectra: Sequence[str] | None = None, log_path: str | None = None,
+             checkpoint: str | os.PathLike | None = None) -> list[str]:
     """Fit K peaks to several preprocessed spectra in one process (a batch job) and write one
     store per spectrum, each identical to what :func:`fit_one` writes for it alone.
 
@@ -998,8 +999,14 @@ def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike
     also share an axis, model and priors run as one vectorised batch. Seeds are per spectrum
     (SeedSequence(seed, spawn_key=(K, chain))), so batch-mates never change a spectrum's numbers.
     A bayespec error in one spectrum writes its marker; the others are fitted. Returns the
-    statuses (same order)."""
-    from .fit import fit_problems, settings_from_config
+    statuses (same order).
+    ``checkpoint``: a file outside the job's outputs (Snakemake deletes the outputs of a failed
+    job) for the sampler state (numba backend; ``.g{n}`` is added per settings group when there
+    are several): a rerun after a kill resumes from it, one left by another config or batch is
+    ignored (logged), and it is deleted once the group's stores are written. SIGTERM writes it
+    and raises errors.FitInterrupted (the job fails; rerun it to resume)."""
+    from .checkpoint import remove as remove_checkpoint
+    from .fit import fit_problems, resolve_backend, settings_from_config
     from .store import write_fit
     from .summary import predictive_band
 
@@ -1021,11 +1028,15 @@ def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike
             continue
         settings = dataclasses.replace(settings_from_config(cfg), threads=threads)
         todo.setdefault(repr(settings), []).append((i, cfg, prob))
-    for group in todo.values():
+    for g, group in enumerate(todo.values()):
         settings = dataclasses.replace(settings_from_config(group[0][1]), threads=threads)
+        ck = None
+        if checkpoint is not None and resolve_backend(settings.backend) == "numba":
+            ck = Path(checkpoint) if len(todo) == 1 else Path(checkpoint).with_suffix(f".g{g}.npz")
         try:
             fits = fit_problems([prob for _, _, prob in group], settings,
-                                json.loads(json.dumps(group[0][1].raw)))
+                                json.loads(json.dumps(group[0][1].raw)), checkpoint=ck,
+                                restart_on_mismatch=True)
         except BayespecError as e:  # e.g. backend cupy without a GPU: every spectrum of it
             for i, _, _ in group:
                 status[i] = _error_status(e)
@@ -1048,6 +1059,7 @@ def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike
                      "estimated" if fit.noise_estimated else "given", len(fit.ladder.beta),
                      fit.timing.get("wall_seconds", float("nan")))
             status[i] = STATUS_OK
+        remove_checkpoint(ck)
     return [str(s) for s in status]
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import BayespecError
+from .errors import BayespecError, FitInterrupted
+
+EXIT_RESUMABLE = 75  # EX_TEMPFAIL: interrupted with a checkpoint written; rerun to resume
 
 
 def _cmd_fit(a: argparse.Namespace) -> int:
@@ -25,7 +27,7 @@ def _cmd_fit(a: argparse.Namespace) -> int:
         over["sampler"] = samp
     if over:
         cfg = with_overrides(cfg, **over)
-    table, warnings = fit_to_dir(a.data, cfg, a.out)
+    table, warnings = fit_to_dir(a.data, cfg, a.out, checkpoint_dir=a.checkpoint)
     for w in warnings:
         print(f"bayespec: warning: {w}", file=sys.stderr)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
@@ -80,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--peaks", help="K values, e.g. 1-6 or 1,2,3 (overrides model.K)")
     f.add_argument("--seed", type=int, help="overrides sampler.seed")
     f.add_argument("--threads", type=int, help="overrides sampler.threads")
+    f.add_argument("--checkpoint", metavar="DIR",
+                   help="checkpoint the sampler state in DIR every sampler.checkpoint_every "
+                        "seconds and on SIGTERM (then exit with status 75); rerunning the same "
+                        "command resumes, with bit-for-bit the numbers of an uninterrupted run")
     f.set_defaults(func=_cmd_fit)
     s = sub.add_parser("summary", help="print the selected K and its peak table")
     s.add_argument("dir", help="a directory written by `bayespec fit`")
@@ -100,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except BayespecError as e:
         print(f"bayespec: error: {e}", file=sys.stderr)
         return 2
+    except FitInterrupted as e:
+        print(f"bayespec: stopped: {e}", file=sys.stderr)
+        return EXIT_RESUMABLE
     except KeyboardInterrupt:
         print("bayespec: interrupted; completed stores are intact, partial ones were not kept",
               file=sys.stderr)

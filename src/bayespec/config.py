@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "noise": {"estimate": True},
     "sampler": {"replicas": 24, "ratio": 1.5, "burn_in": 1000, "sweeps": 5000, "chains": 4,
                 "seed": 0, "thin": 5, "threads": None, "extend": True,
-                "backend": "numba"},
+                "backend": "numba", "target_se": None, "checkpoint_every": 300},
 }
 
 _TOP = ("model", "priors", "noise", "sampler")
@@ -72,6 +72,8 @@ class SamplerConfig:
     threads: int | None
     extend: bool
     backend: str
+    target_se: float | None = None  # stop once the SE of F is <= this (sweeps = maximum)
+    checkpoint_every: float = 300.0  # seconds between checkpoints, when one is asked for
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,13 @@ def _bool(v: Any, src: str, key: str) -> bool:
 def _float(v: Any, src: str, key: str, gt: float) -> float:
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v <= gt:
         raise _err(src, key, f"must be a number > {gt:g}, got {v!r}")
+    return float(v)
+
+
+def _seconds(v: Any, src: str, key: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 0:
+        raise _err(src, key, f"must be a number of seconds >= 0 (0 = no periodic checkpoints), "
+                             f"got {v!r}")
     return float(v)
 
 
@@ -314,6 +323,9 @@ def _parse_sampler(sec: Any, src: str) -> tuple[SamplerConfig, dict]:
         threads=None if v["threads"] is None else _int(v["threads"], src, k + "threads", 1),
         extend=_bool(v["extend"], src, k + "extend"),
         backend=_choice(v["backend"], src, k + "backend", BACKENDS),
+        target_se=None if v["target_se"] is None else _float(v["target_se"], src,
+                                                             k + "target_se", 0),
+        checkpoint_every=_seconds(v["checkpoint_every"], src, k + "checkpoint_every"),
     )
     if out.thin > out.sweeps:
         raise _err(src, k + "thin", f"must be <= sampler.sweeps ({out.sweeps}), got {out.thin}; "
@@ -461,5 +473,12 @@ def describe_keys() -> list[tuple[str, str, str]]:
                                                 "(cupy when a GPU is usable, else numba)"),
         ("sampler.extend", _fmt(S["extend"]), "add rungs below the geometric ladder when the "
                                               "priors are too wide for its lowest rung"),
+        ("sampler.target_se", _fmt(S["target_se"]), "stop once the standard error of the "
+                                                    "reported free energy is <= this (> 0, "
+                                                    "nats; checked every 500 sweeps; sweeps is "
+                                                    "then the maximum; numba backend)"),
+        ("sampler.checkpoint_every", _fmt(S["checkpoint_every"]),
+         "seconds between checkpoints of a fit run with --checkpoint (>= 0; 0 = only on "
+         "SIGTERM; numba backend)"),
     ]
     return rows

@@ -15,3 +15,9 @@ class ConfigError(BayespecError):
 
 class PriorError(ConfigError):
     """A prior is improper or impossible for the parameter it is given to."""
+
+
+class FitInterrupted(Exception):
+    """SIGTERM stopped a checkpointed fit after writing its checkpoint; rerun to resume.
+    Deliberately not a BayespecError: it is not bad input, and a campaign must not turn it into
+    an error marker."""

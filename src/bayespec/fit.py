@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from importlib import metadata
 from typing import Any
 
@@ -13,6 +15,9 @@ import numpy as np
 import logging
 
 from . import __version__, batched
+from . import checkpoint as checkpoint_mod
+from .chunked import Plan, run_chunked
+from .errors import ConfigError
 from .config import DEFAULTS, FitConfig
 from .freeenergy import free_energy, model_probabilities, refine_minimum, stepping_stone_se
 from .model import Problem, build_problem, noise_guess
@@ -41,6 +46,8 @@ class FitSettings:
     threads: int | None = _S["threads"]
     extend: bool = _S["extend"]  # add rungs below the geometric ladder when priors are wide
     backend: str = _S["backend"]  # numba | numpy | cupy | auto (see batched.py)
+    target_se: float | None = _S["target_se"]  # stop when the SE of F is <= this (numba)
+    checkpoint_every: float = _S["checkpoint_every"]  # seconds between checkpoints (0 = none)
     noise_sd: float | None = None  # known noise sd (y units); None: estimate
     max_precision: float | None = None  # estimate mode: top of the ladder (1/y-units^2)
 
@@ -88,25 +95,71 @@ def ladder_for(problem: Problem, s: FitSettings) -> tuple[np.ndarray, bool]:
 
 
 def fit_problems(problems: list[Problem], s: FitSettings,
-                 config: dict[str, Any] | None = None) -> list[KFit]:
-    """Sample every problem (one per K) and turn the chains into KFit results."""
+                 config: dict[str, Any] | None = None,
+                 checkpoint: str | os.PathLike | None = None,
+                 restart_on_mismatch: bool = False) -> list[KFit]:
+    """Sample every problem (one per K) and turn the chains into KFit results.
+
+    checkpoint: a file for the sampler state (see chunked.py): resumed from when it exists,
+    written every ``s.checkpoint_every`` seconds and on SIGTERM (then FitInterrupted is
+    raised), left in place at the end (delete it with checkpoint.remove once the results are
+    stored). A checkpoint of another fit is a CheckpointMismatch error, or with
+    ``restart_on_mismatch`` a logged fresh start.
+    """
     ladders = [ladder_for(p, s) for p in problems]
     jobs = [(p, betas) for p, (betas, _) in zip(problems, ladders)]
     backend = resolve_backend(s.backend)
+    versions = package_versions()
     t0 = time.perf_counter()
-    if backend == "numba":
+    if backend != "numba" and (checkpoint is not None or s.target_se is not None):
+        what = "checkpoints" if checkpoint is not None else "sampler.target_se"
+        raise ConfigError(f"{what}: only the numba backend supports it (sampler.backend is "
+                          f"{backend}); set sampler.backend: numba or drop "
+                          f"{'--checkpoint' if checkpoint is not None else 'target_se'}")
+    if backend == "numba" and (checkpoint is not None or s.target_se is not None):
+        outs = _run_chunked(jobs, ladders, s, checkpoint, restart_on_mismatch, versions)
+    elif backend == "numba":
         outs = run_many(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, s.threads)
     else:
         xp = batched.namespace(backend)
         outs = batched.run_grouped(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, xp)
     wall = time.perf_counter() - t0
-    versions = package_versions()
     versions["backend"] = backend
     fits = []
     for (prob, (betas, estimated)), chains in zip(zip(problems, ladders), outs):
         fits.append(summarise_chains(prob, betas, estimated, chains, s, config or {}, versions,
                                      wall))
     return fits
+
+
+def _run_chunked(jobs, ladders, s: FitSettings, checkpoint, restart_on_mismatch: bool,
+                 versions: dict[str, str]) -> list[list[ChainOutput]]:
+    """run_many's numbers, run in resumable pieces (chunked.py) for checkpoints/target_se."""
+    plan = Plan(burn_in=s.burn_in, sweeps=s.sweeps, thin=s.thin, chains=s.chains, seed=s.seed,
+                threads=s.threads or os.cpu_count() or 1, target_se=s.target_se,
+                checkpoint=None if checkpoint is None else Path(checkpoint),
+                checkpoint_every=s.checkpoint_every, restart_on_mismatch=restart_on_mismatch)
+    numbers = {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
+                                          "seed", "thin", "extend", "target_se", "noise_sd",
+                                          "max_precision")}
+    fp = checkpoint_mod.fingerprint([p for p, _ in jobs], [b for _, b in jobs], numbers,
+                                    versions)
+
+    def se_of(j: int, ne: np.ndarray) -> float:
+        prob, (betas, estimated) = jobs[j][0], ladders[j]
+        return reported_se(prob, betas, estimated, ne)
+
+    outs, _, _ = run_chunked(jobs, plan, se_of, fp)
+    return outs
+
+
+def reported_se(prob: Problem, betas: np.ndarray, estimated: bool, ne: np.ndarray) -> float:
+    """SE of the F a fit reports from energies ne (C, L, S): at the top rung for a known noise,
+    else at the rung with the smallest F (as summarise_chains)."""
+    log_z, log_z_se = stepping_stone_se(ne, betas)
+    if not estimated:
+        return float(log_z_se[-1])
+    return float(log_z_se[int(np.nanargmin(free_energy(betas, log_z, prob.n, prob.sum_log_w)))])
 
 
 def resolve_backend(name: str) -> str:
@@ -144,7 +197,8 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
     else:
         b_hat, target = float(betas[-1]), L - 1
         f_hat, f_se = float(f[-1]), float(log_z_se[-1])
-    swaps = np.stack([c.swap for c in chains]).sum(axis=0) / (len(chains) * s.sweeps)
+    sweeps = ne.shape[-1]  # sampling sweeps run: s.sweeps, or fewer once target_se is met
+    swaps = np.stack([c.swap for c in chains]).sum(axis=0) / (len(chains) * sweeps)
     draws = theta[:, target]  # (C, D, P)
     ne_draws = ne[:, target, s.thin - 1::s.thin][:, : draws.shape[1]]
     posterior = split_and_relabel(prob, draws)
@@ -156,7 +210,7 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
         free_energy=f, free_energy_se=np.where(betas > 0, log_z_se, np.nan),
         swap_acceptance=np.concatenate([swaps, [np.nan]]),
     )
-    acc = np.stack([c.acc for c in chains]).sum(axis=0) / (len(chains) * s.sweeps)
+    acc = np.stack([c.acc for c in chains]).sum(axis=0) / (len(chains) * sweeps)
     warnings = []
     low = np.flatnonzero(swaps < MIN_SWAP_ACCEPTANCE)
     if low.size:
@@ -174,7 +228,8 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
         free_energy=f_hat, free_energy_se=f_se, noise_sd=float(1.0 / np.sqrt(b_hat)),
         noise_estimated=estimated, target_rung=target, seed=s.seed, config=config,
         versions=versions,
-        timing={"chain_seconds": float(sum(c.seconds for c in chains)), "wall_seconds": wall},
+        timing={"chain_seconds": float(sum(c.seconds for c in chains)), "wall_seconds": wall,
+                "sweeps": sweeps},
         warnings=warnings,
     )
 
@@ -200,6 +255,7 @@ def settings_from_config(cfg: FitConfig) -> FitSettings:
     sp = cfg.sampler
     return FitSettings(replicas=sp.replicas, ratio=sp.ratio, burn_in=sp.burn_in, sweeps=sp.sweeps,
                        chains=sp.chains, seed=sp.seed, thin=sp.thin, threads=sp.threads,
-                       extend=sp.extend, backend=sp.backend,
+                       extend=sp.extend, backend=sp.backend, target_se=sp.target_se,
+                       checkpoint_every=sp.checkpoint_every,
                        noise_sd=None if cfg.noise.estimate else cfg.noise.sd,
                        max_precision=cfg.noise.max_precision)

@@ -127,24 +127,31 @@ def _full_state(shape_code, bg_code, x, h, y, w, K, stride, nb, th, prof, lo, hi
 
 
 @njit(cache=True, nogil=True)
-def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, betas, u0, step,
-              step_max, n_burn, n_sweeps, thin, state,
+def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, betas, u, step,
+              step_max, n_burn, n_sweeps, thin, state, start, stop, who, acc_win, pause,
               out_ne, out_theta, out_acc, out_swap):
-    """Run one exchange Monte Carlo chain.
+    """Run sweeps [start, stop) of one exchange Monte Carlo chain; return the next sweep index.
 
     x, y, w: (n,) axis, data and weights (1/sd_i^2 relative weights; ones for homoscedastic).
     h: uniform axis step or 0. betas: (L,) increasing, betas[0] = 0.
-    u0: (L, P) initial sampled coordinates per rung. step: (L, P) initial proposal sd per rung
-    and parameter, adapted in place during burn-in only, then frozen. step_max: (P,).
-    state: uint64[4] PRNG state, advanced in place.
-    Outputs (filled in place): out_ne (L, n_sweeps) n*E = sum w r^2 / 2 at each rung after each
-    sampling sweep; out_theta (L, n_sweeps // thin, P) natural-space draws; out_acc (L, P)
+    Sweeps are numbered 0 .. n_burn + n_sweeps - 1 (burn-in first).
+    The chain's full state, advanced in place (everything needed to continue it):
+      u: (L, P) sampled coordinates per replica slot (slot s starts at rung s);
+      step: (L, P) proposal sd per rung and parameter, adapted during burn-in only, then frozen;
+      state: uint64[4] PRNG state; who: int64 (L,) slot at each rung (arange(L) at start 0);
+      acc_win: int64 (L, P) accepted moves in the current adaptation window (zeros at start 0).
+    step_max: (P,). pause: int64 (1,); when non-zero (set from another thread) the chain
+    returns early at the next multiple of RECOMPUTE_EVERY.
+    Resuming is exact: the residuals are rebuilt from u on entry, which the uninterrupted run
+    also does at every multiple of RECOMPUTE_EVERY, so a run split at such multiples gives
+    bit-for-bit the numbers of an unsplit one (``stop`` must be one, or the last sweep).
+    Outputs (accumulated in place): out_ne (L, n_sweeps) n*E = sum w r^2 / 2 at each rung after
+    each sampling sweep; out_theta (L, n_sweeps // thin, P) natural-space draws; out_acc (L, P)
     accepted Metropolis moves during sampling; out_swap (L-1,) accepted swaps l <-> l+1.
     """
     n = x.shape[0]
-    L, P = u0.shape
+    L, P = u.shape
     npk = K * stride
-    u = u0.copy()
     th = np.empty((L, P))
     lp = np.empty((L, P))
     for s in range(L):
@@ -165,11 +172,8 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
     for s in range(L):
         ss[s] = _full_state(shape_code, bg_code, x, h, y, w, K, stride, nb, th[s], prof[s], lo[s],
                             hi[s], bg[s], r[s], coefs)
-    who = np.arange(L)  # who[l]: slot (replica) currently at rung l
-    acc_win = np.zeros((L, P), dtype=np.int64)
     ulo = uhi = a1 = b1 = 0
-    total = n_burn + n_sweeps
-    for sweep in range(total):
+    for sweep in range(start, stop):
         sampling = sweep >= n_burn
         for l in range(L):
             s = who[l]
@@ -285,3 +289,6 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
                     s = who[l]
                     for p in range(P):
                         out_theta[l, d, p] = th[s, p]
+        if (sweep + 1) % RECOMPUTE_EVERY == 0 and pause[0] != 0:
+            return sweep + 1
+    return stop

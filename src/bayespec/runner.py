@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import checkpoint
 from .config import FitConfig
 from .fit import fit_problems, settings_from_config
 from .io import read_spectrum
@@ -18,11 +19,19 @@ from .summary import predictive_band
 SELECTION_FILE = "model_selection.csv"
 
 
-def fit_to_dir(data: str | Path, cfg: FitConfig,
-               out: str | Path) -> tuple[pd.DataFrame, list[str]]:
+def checkpoint_path(data: str | Path, checkpoint_dir: str | Path) -> Path:
+    """The checkpoint file of fitting ``data``: DIR/<data file stem>.checkpoint.npz."""
+    return Path(checkpoint_dir) / f"{Path(data).stem}.checkpoint.npz"
+
+
+def fit_to_dir(data: str | Path, cfg: FitConfig, out: str | Path,
+               checkpoint_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Fit every K of ``cfg`` to the spectrum in ``data``; write ``out``/K{K}.zarr for each K
     and ``out``/model_selection.csv. Every file is written atomically; the table last, so its
-    presence means every store it lists is complete. Returns the table and the warnings."""
+    presence means every store it lists is complete. Returns the table and the warnings.
+
+    With ``checkpoint_dir`` the sampler state is checkpointed there (see chunked.py): a killed
+    run resumes from it when rerun, and it is deleted once the table is written."""
     spec = read_spectrum(data)
     m = cfg.model
     if spec.sd is not None and not cfg.noise.estimate:
@@ -32,7 +41,8 @@ def fit_to_dir(data: str | Path, cfg: FitConfig,
                           f"drop the column to use a single noise level")
     problems = [build_problem(spec.x, spec.y, spec.sd, m.shape, K, m.background, m.degree,
                               cfg.priors, source=str(data)) for K in m.K]
-    fits = fit_problems(problems, settings_from_config(cfg), cfg.raw)
+    ckpt = None if checkpoint_dir is None else checkpoint_path(data, checkpoint_dir)
+    fits = fit_problems(problems, settings_from_config(cfg), cfg.raw, checkpoint=ckpt)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for prob, f in zip(problems, fits):
@@ -41,4 +51,5 @@ def fit_to_dir(data: str | Path, cfg: FitConfig,
         write_fit(out / f"K{f.K}.zarr", f)
     table = selection_table(fits)
     write_table_atomic(out / SELECTION_FILE, format_table(table))
+    checkpoint.remove(ckpt)
     return table, [w for f in fits for w in f.warnings]

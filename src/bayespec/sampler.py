@@ -59,24 +59,78 @@ def initial_state(problem: Problem, L: int, rng: np.random.Generator):
     return codes, params, logsp, u0, step, step_max
 
 
-def run_one(problem: Problem, betas: np.ndarray, burn_in: int, sweeps: int, thin: int,
-            seed: int, chain: int) -> ChainOutput:
-    """One chain of exchange MC for ``problem`` on the ladder ``betas``."""
+@dataclass
+class ChainState:
+    """Everything needed to continue one chain, plus its outputs so far (kernel.run_chain's
+    in-place arguments). ``sweep`` is the next sweep to run (0 .. burn_in + sweeps).
+
+    u, step: (L, P); rng: uint64 (4,); who: int64 (L,); acc_win, acc: int64 (L, P);
+    ne: (L, sweeps); theta: (L, sweeps // thin, P); swap: int64 (L-1,); seconds: kernel time.
+    """
+
+    u: np.ndarray
+    step: np.ndarray
+    rng: np.ndarray
+    who: np.ndarray
+    acc_win: np.ndarray
+    ne: np.ndarray
+    theta: np.ndarray
+    acc: np.ndarray
+    swap: np.ndarray
+    sweep: int = 0
+    seconds: float = 0.0
+
+
+STATE_ARRAYS = ("u", "step", "rng", "who", "acc_win", "ne", "theta", "acc", "swap")
+
+
+def start_chain(problem: Problem, betas: np.ndarray, sweeps: int, thin: int, seed: int,
+                chain: int) -> ChainState:
+    """The state of chain ``chain`` before its first sweep (seeded as described above)."""
     seq = np.random.SeedSequence(seed, spawn_key=(problem.K, chain))
     init_seq, kern_seq = seq.spawn(2)
     L = betas.shape[0]
-    codes, params, logsp, u0, step, step_max = initial_state(problem, L, np.random.default_rng(init_seq))
-    state = seed_state(kern_seq)
+    _, _, _, u0, step, _ = initial_state(problem, L, np.random.default_rng(init_seq))
     P = u0.shape[1]
-    ne = np.zeros((L, sweeps))
-    theta = np.zeros((L, sweeps // thin, P))
-    acc = np.zeros((L, P), dtype=np.int64)
-    swap = np.zeros(max(L - 1, 0), dtype=np.int64)
+    return ChainState(
+        u=u0, step=step, rng=seed_state(kern_seq), who=np.arange(L, dtype=np.int64),
+        acc_win=np.zeros((L, P), dtype=np.int64), ne=np.zeros((L, sweeps)),
+        theta=np.zeros((L, sweeps // thin, P)), acc=np.zeros((L, P), dtype=np.int64),
+        swap=np.zeros(max(L - 1, 0), dtype=np.int64))
+
+
+def advance(problem: Problem, betas: np.ndarray, burn_in: int, thin: int, cs: ChainState,
+            stop: int, pause: np.ndarray | None = None) -> ChainState:
+    """Run sweeps [cs.sweep, stop) in place; stop early at a RECOMPUTE_EVERY multiple when
+    ``pause[0]`` becomes non-zero. ``stop`` must be such a multiple or the last sweep, so that a
+    continued chain is bit-for-bit the unsplit one (see kernel.run_chain)."""
+    codes, params, logsp = pack(list(problem.priors))
+    step_max = np.array([LOG_STEP_MAX if logsp[p] else pr.scale()
+                         for p, pr in enumerate(problem.priors)], dtype=float)
+    if pause is None:
+        pause = np.zeros(1, dtype=np.int64)
     t0 = time.perf_counter()
-    run_chain(problem.shape.code, problem.background.code, problem.x, problem.h,
-              problem.y, problem.w, problem.K, problem.stride, problem.nb, codes, params, logsp,
-              betas, u0, step, step_max, burn_in, sweeps, thin, state, ne, theta, acc, swap)
-    return ChainOutput(ne, theta, acc, swap, step, time.perf_counter() - t0)
+    cs.sweep = int(run_chain(
+        problem.shape.code, problem.background.code, problem.x, problem.h, problem.y, problem.w,
+        problem.K, problem.stride, problem.nb, codes, params, logsp, betas, cs.u, cs.step,
+        step_max, burn_in, cs.ne.shape[1], thin, cs.rng, cs.sweep, stop, cs.who, cs.acc_win,
+        pause, cs.ne, cs.theta, cs.acc, cs.swap))
+    cs.seconds += time.perf_counter() - t0
+    return cs
+
+
+def chain_output(cs: ChainState, sampled: int, thin: int) -> ChainOutput:
+    """The ChainOutput of the first ``sampled`` sampling sweeps of a chain."""
+    return ChainOutput(cs.ne[:, :sampled], cs.theta[:, :sampled // thin], cs.acc, cs.swap,
+                       cs.step, cs.seconds)
+
+
+def run_one(problem: Problem, betas: np.ndarray, burn_in: int, sweeps: int, thin: int,
+            seed: int, chain: int) -> ChainOutput:
+    """One chain of exchange MC for ``problem`` on the ladder ``betas``."""
+    cs = start_chain(problem, betas, sweeps, thin, seed, chain)
+    advance(problem, betas, burn_in, thin, cs, burn_in + sweeps)
+    return chain_output(cs, sweeps, thin)
 
 
 def run_many(jobs: list[tuple[Problem, np.ndarray]], burn_in: int, sweeps: int, thin: int,

@@ -52,6 +52,8 @@ for _n, (_label, _ids) in enumerate(BATCHES.items()):
         params:
             fit=_fit_params_of(_ids),
             spectra=_ids,
+            # outside the outputs: Snakemake deletes the outputs of a failed (killed) job
+            checkpoint=f"{R}/checkpoints/batch/{_label}/K{{K}}.npz",
         threads: config["threads_per_fit"]
         resources:
             **C.fit_resources(),

@@ -10,6 +10,8 @@ rule fit:
         directory(f"{R}/fits/{{id}}/K{{K}}.zarr"),
     params:
         fit=lambda wildcards: C.fit_params(wildcards.id, int(wildcards.K)),
+        # outside the output: Snakemake deletes the outputs of a failed (killed) job
+        checkpoint=f"{R}/checkpoints/{{id}}/K{{K}}.npz",
     threads: config["threads_per_fit"]
     resources:
         **C.fit_resources(),
