@@ -67,6 +67,7 @@ def integration_figure(res: IntegrationResult, bins: int = 50) -> Figure:
                 ax.hist(s, bins=edges, density=True, histtype="step", color=col, label=lab)
             ax.set_title(t.text, fontsize=8)
             ax.set_yticks([])
+            ax.locator_params(axis="x", nbins=4)
             ax.legend(fontsize=6, frameon=False)
         for i in range(min(len(ties), ncol), ncol):
             axes[1, i].set_visible(False)
