@@ -36,29 +36,34 @@ TABLE_COLUMNS = ["model", "free_energy", "free_energy_se", "K", "noise_sd", "del
                  "verdict", "status"]
 
 
-def groups(campaign, config: Mapping) -> dict[str, list[str]]:
-    """Group name -> member ids (manifest order), checked against ``integration.groups``."""
-    out: dict[str, list[str]] = {}
+def groups(campaign, config: Mapping) -> tuple[dict[str, list[str]], list[str]]:
+    """Group name -> member ids (manifest order) of every group with two or more members and an
+    entry under ``integration.groups``; plus warnings for what is skipped (a group with one
+    member, e.g. in a subset of the manifest, or a declared group no row uses). A group with
+    members but no config entry is an error (its ties would be unknown)."""
+    found: dict[str, list[str]] = {}
     for sid, row in campaign.rows.items():
         g = row.get("group")
         if g:
-            out.setdefault(str(g), []).append(sid)
+            found.setdefault(str(g), []).append(sid)
     declared = ((config.get("integration") or {}).get("groups") or {})
-    for g, ids in out.items():
-        if len(ids) < 2:
-            raise ConfigError(f"{campaign.manifest_path}: group {g!r} has one spectrum ({ids[0]}); "
-                              f"an integration group needs at least two")
+    out, warnings = {}, []
+    for g, ids in found.items():
         if g not in declared:
             raise ConfigError(f"{campaign.manifest_path}: group {g!r} has no entry under "
                               f"integration.groups in the config; add "
                               f"integration: {{groups: {{{g}: {{ties: [...]}}}}}}")
-    for g in declared:
-        if g not in out:
-            raise ConfigError(f"config: integration.groups.{g}: no manifest row has group {g!r}; "
-                              f"set the group column of its spectra or remove the entry")
-    for g in out:
+        if len(ids) < 2:
+            warnings.append(f"integration group {g!r} has one spectrum ({ids[0]}) in "
+                            f"{campaign.manifest_path}; not integrated")
+            continue
         group_mapping(campaign, config, g)  # errors (ties, priors) at workflow start
-    return out
+        out[g] = ids
+    for g in declared:
+        if g not in found:
+            warnings.append(f"config integration.groups.{g}: no manifest row has group {g!r}; "
+                            f"not integrated")
+    return out, warnings
 
 
 def group_mapping(campaign, config: Mapping, group: str) -> dict:

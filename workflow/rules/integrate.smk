@@ -4,9 +4,11 @@
 from bayespec import campaign_integrate
 
 try:
-    GROUPS = campaign_integrate.groups(C, config)
+    GROUPS, _skipped = campaign_integrate.groups(C, config)
 except BayespecError as e:
     raise WorkflowError(str(e)) from None
+for _w in _skipped:
+    print(f"bayespec: warning: {_w}", file=sys.stderr)
 
 
 def integration_outputs():
