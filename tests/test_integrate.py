@@ -234,3 +234,27 @@ def test_tie_cycle_of_three():
 def test_index_beyond_K_in_any_combination():
     msg = _bad(["B.center[1] = A.center[1]"], K=(1, 2))
     assert "beyond K = 1" in msg, msg
+
+
+def test_cli_reports_bad_group_file(tmp_path, capsys):
+    """`bayespec integrate` reads data paths relative to GROUP.yaml and exits 2 with the
+    one-line cause for a bad tie (before any sampling)."""
+    from bayespec.cli import main
+
+    spec = _peaks([(1.0, 1.2, 0.1)], 0.0, 0.05, 1)
+    (tmp_path / "d").mkdir()
+    np.savetxt(tmp_path / "d" / "a.csv", np.c_[spec.x, spec.y], delimiter=",")
+    group = tmp_path / "GROUP.yaml"
+    group.write_text("datasets:\n"
+                     "  A: {data: d/a.csv, model: {K: [1]}}\n"
+                     "  B: {data: d/a.csv, model: {K: [1]}}\n"
+                     "ties: ['B.center[0] = A.center[0] + drift']\n")
+    assert main(["integrate", str(group), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{group}: ties[0]" in err or f"{group}: tie" in err, err
+    assert "offset 'drift' has no prior" in err, err
+    group.write_text(group.read_text().replace("d/a.csv", "d/missing.csv")
+                     .replace(" + drift", ""))
+    assert main(["integrate", str(group), "--out", str(tmp_path / "out")]) == 2
+    assert "missing.csv: file not found" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "integration.csv").exists()
