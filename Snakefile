@@ -34,7 +34,7 @@ include: "workflow/rules/integrate.smk"
 rule all:
     input:
         C.final_outputs(),
-        integration_outputs(),
+        INTEGRATION_OUTPUTS,
     default_target: True
     localrule: True
 

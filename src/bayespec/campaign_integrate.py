@@ -66,6 +66,14 @@ def groups(campaign, config: Mapping) -> tuple[dict[str, list[str]], list[str]]:
     return out, warnings
 
 
+def outputs(results: str, groups: Mapping[str, Sequence[str]]) -> list[str]:
+    """The files `rule all` asks for from the integrate stage (none without groups)."""
+    if not groups:
+        return []
+    return [f"{results}/integration.tsv"] + [f"{results}/integrate/{g}/integration.{e}"
+                                             for g in groups for e in ("csv", "png")]
+
+
 def group_mapping(campaign, config: Mapping, group: str) -> dict:
     """The GROUP.yaml mapping of ``group`` (without data paths; data come from the stores).
     Validated here, so a bad tie fails at workflow start naming the config key."""

@@ -9,15 +9,8 @@ except BayespecError as e:
     raise WorkflowError(str(e)) from None
 for _w in _skipped:
     print(f"bayespec: warning: {_w}", file=sys.stderr)
-
-
-def integration_outputs():
-    """What `rule all` asks for from this stage (nothing without groups)."""
-    if not GROUPS:
-        return []
-    return [f"{R}/integration.tsv"] + [
-        f"{R}/integrate/{g}/integration.{e}" for g in GROUPS for e in ("csv", "png")
-    ]
+# what `rule all` asks for from this stage (nothing without groups)
+INTEGRATION_OUTPUTS = campaign_integrate.outputs(R, GROUPS)
 
 
 rule integrate:
