@@ -36,7 +36,7 @@ rule integrate:
         ids=lambda wildcards: GROUPS[wildcards.group],
     threads: config["threads_per_fit"]
     resources:
-        **C.fit_resources(),
+        **{k: v for k, v in C.fit_resources().items() if k != "gpu"},  # numba only
     log:
         f"{L}/integrate/{{group}}.log",
     wildcard_constraints:
