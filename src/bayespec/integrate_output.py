@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
-from .integrate import IntegrationResult, JointFit, joint_curves, joint_posterior, versions
+from .integrate import IntegrationResult, JointFit, joint_posterior, versions
 from .selection import format_table, selection_table
 from .store import _dumps, _strings, write_datatree, write_fit, write_table_atomic
 from .summary import predictive_band
@@ -117,10 +117,5 @@ def write_integration(res: IntegrationResult, out: str | Path) -> Path:
     return out / INTEGRATION_FILE
 
 
-def tied_pairs(res: IntegrationResult) -> list[tuple[str, str, str, int, object]]:
-    """(label, left data set, kind, index, tie) for every tie, for figures."""
-    return [(str(t.left), t.left.dataset, t.left.kind, t.left.index, t) for t in res.cfg.ties]
-
-
 __all__ = ["write_integration", "joint_datatree", "combo_name", "INTEGRATION_FILE",
-           "JOINT_SELECTION_FILE", "joint_curves"]
+           "JOINT_SELECTION_FILE"]

@@ -153,7 +153,6 @@ def build_joint(names: list[str], problems: list[Problem], b: list[float], ties:
     ``where`` names the GROUP.yaml for errors (unknown data set, missing parameter, index
     beyond K, a parameter on the left twice, a cycle, an undeclared or unused offset).
     """
-    M = len(problems)
     base = [0]
     for p in problems:
         base.append(base[-1] + len(p.priors))
