@@ -273,7 +273,7 @@ def test_lint_is_clean(tmp_path):
 def test_slurm_profile_dry_run(tmp_path):
     wd = make_workdir(tmp_path / "slurm")
     out = check(snakemake(wd, "--dry-run", "--profile", "workflow/profiles/slurm"))
-    assert re.search(r"fit\s+25", out), out[-3000:]
+    assert re.search(r"fit\s+30", out), out[-3000:]  # 6 demo spectra x 5 K
     assert "gpu=" not in out  # numba backend: no GPU request
     out = check(snakemake(wd, "--dry-run", "--profile", "workflow/profiles/slurm",
                           "--config", "backend=cupy"))
@@ -307,7 +307,7 @@ def test_schema_rejects_missing_path(tmp_path):
     with open(wd / "config" / "spectra.tsv", "a") as fh:
         fh.write("extra\tdata/not_there.csv\txy\n")
     out = _rejected(wd)
-    assert "config/spectra.tsv: line 7 (id 'extra'): path: data/not_there.csv does not exist" \
+    assert "config/spectra.tsv: line 8 (id 'extra'): path: data/not_there.csv does not exist" \
         in out, out[-2000:]
 
 
