@@ -5,7 +5,7 @@
 #   snakemake --report results/report.html                       # HTML report with captions
 #
 # Stages (workflow/rules/): demo data -> ingest -> preprocess -> fit (one job per spectrum
-# and K) -> select -> summarise -> figures. Config: config/config.yaml (schema
+# and K) -> select -> summarise -> figures; integration groups (manifest column group) -> integrate. Config: config/config.yaml (schema
 # workflow/schemas/config.schema.yaml); manifest: config/spectra.tsv (schema
 # workflow/schemas/spectra.schema.yaml).
 
@@ -29,11 +29,13 @@ include: "workflow/rules/select.smk"
 include: "workflow/rules/batch.smk"
 include: "workflow/rules/summarise.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/integrate.smk"
 
 
 rule all:
     input:
         C.final_outputs(),
+        INTEGRATION_OUTPUTS,
     default_target: True
     localrule: True
 

@@ -27,7 +27,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "envs")
-DEMO_TRUE_K = {"nagata2012": 3, "single": 1, "pair": 2, "triplet": 3, "quartet": 4}
+DEMO_TRUE_K = {"nagata2012": 3, "single": 1, "pair": 2, "triplet": 3, "quartet": 4,
+               "pair_b": 2}
 KS = (1, 2, 3, 4)
 # Reduced sweeps: enough for the demo's verdicts (Nagata's K = 3 beats K = 4 by ~1.9 nats under
 # these priors; burn-in 500 lets K = 3 settle). One thread per fit so two fits share the 2 cores:
@@ -37,6 +38,7 @@ threads_per_fit: 1
 fit:
   model: {K: [1, 2, 3, 4]}
   sampler: {burn_in: 500, sweeps: 1000}
+integration: {groups: {pair: {K: [2]}}}
 """
 
 
@@ -78,7 +80,7 @@ def demo(tmp_path_factory) -> Path:
     t0 = time.perf_counter()
     out = check(snakemake(wd, *RUN))
     print(f"demo campaign (reduced sweeps): {time.perf_counter() - t0:.0f} s")
-    assert "5 spectra, 0 failed" in out, out[-3000:]
+    assert "6 spectra, 0 failed" in out, out[-3000:]
     return wd
 
 
@@ -125,7 +127,8 @@ def test_summary_selects_true_K(demo):
     assert q.loc["single", "peak1_center_lo"] < 1.5 < q.loc["single", "peak1_center_hi"]
     assert q.loc["pair", "peak2_center_lo"] < 2.0 < q.loc["pair", "peak2_center_hi"]
     # the estimated noise sd is near the true one (0.1, 0.05, 0.08, 0.05, 0.03)
-    true_sd = {"nagata2012": 0.1, "single": 0.05, "pair": 0.08, "triplet": 0.05, "quartet": 0.03}
+    true_sd = {"nagata2012": 0.1, "single": 0.05, "pair": 0.08, "triplet": 0.05, "quartet": 0.03,
+               "pair_b": 0.05}
     for sid, sd in true_sd.items():
         assert abs(q.loc[sid, "noise_sd"] / sd - 1) < 0.15, (sid, q.loc[sid, "noise_sd"])
     pq = pd.read_parquet(demo / "results" / "summary.parquet")
@@ -133,6 +136,27 @@ def test_summary_selects_true_K(demo):
     sel = pd.read_csv(demo / "results" / "fits" / "pair" / "model_selection.csv")
     assert list(sel.columns) == ["K", "free_energy", "free_energy_se", "noise_sd", "probability"]
     assert list(sel["K"]) == list(KS) and abs(sel["probability"].sum() - 1) < 1e-5
+
+
+@pytest.mark.slow
+def test_integration_group(demo):
+    """The demo group `pair` (pair and pair_b share their centers): integration.csv with rows
+    joint and separate, the joint wins by more than 3 SE, the summary table and the joint store."""
+    import arviz as az
+    import xarray as xr
+
+    d = demo / "results" / "integrate" / "pair"
+    t = pd.read_csv(d / "integration.csv")
+    assert list(t.columns[:3]) == ["model", "free_energy", "free_energy_se"]
+    assert t["model"].tolist() == ["joint", "separate"] and (t["status"] == "ok").all()
+    j = t.set_index("model").loc["joint"]
+    assert j["delta"] < -3 * j["delta_se"] and j["verdict"] == "joint", t
+    assert (d / "integration.png").stat().st_size > 0
+    s = pd.read_csv(demo / "results" / "integration.tsv", sep="\t")
+    assert s["group"].tolist() == ["pair"] and s["verdict"].tolist() == ["joint"]
+    idata = az.from_datatree(xr.open_datatree(d / "joint" / "K2-2.zarr", engine="zarr"))
+    assert set(idata.observed_data.data_vars) == {"pair", "pair_b"}
+    assert "group" in read_summary(demo).columns
 
 
 @pytest.mark.slow
@@ -249,7 +273,7 @@ def test_lint_is_clean(tmp_path):
 def test_slurm_profile_dry_run(tmp_path):
     wd = make_workdir(tmp_path / "slurm")
     out = check(snakemake(wd, "--dry-run", "--profile", "workflow/profiles/slurm"))
-    assert re.search(r"fit\s+25", out), out[-3000:]
+    assert re.search(r"fit\s+30", out), out[-3000:]  # 6 demo spectra x 5 K
     assert "gpu=" not in out  # numba backend: no GPU request
     out = check(snakemake(wd, "--dry-run", "--profile", "workflow/profiles/slurm",
                           "--config", "backend=cupy"))
@@ -283,7 +307,7 @@ def test_schema_rejects_missing_path(tmp_path):
     with open(wd / "config" / "spectra.tsv", "a") as fh:
         fh.write("extra\tdata/not_there.csv\txy\n")
     out = _rejected(wd)
-    assert "config/spectra.tsv: line 7 (id 'extra'): path: data/not_there.csv does not exist" \
+    assert "config/spectra.tsv: line 8 (id 'extra'): path: data/not_there.csv does not exist" \
         in out, out[-2000:]
 
 

@@ -1,4 +1,5 @@
-"""Command line: `bayespec fit DATA --config FIT.yaml --out DIR` and `bayespec summary DIR`."""
+"""Command line: `bayespec fit DATA --config FIT.yaml --out DIR`, `bayespec summary DIR`,
+`bayespec plot DIR` and `bayespec integrate GROUP.yaml --out DIR`."""
 
 from __future__ import annotations
 
@@ -72,6 +73,21 @@ def _cmd_plot(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_integrate(a: argparse.Namespace) -> int:
+    from .integrate import integrate, load_group_config
+    from .integrate_output import write_integration
+
+    res = integrate(load_group_config(a.group))
+    path = write_integration(res, a.out)
+    for fits in res.separate.values():
+        for f in fits:
+            for w in f.warnings:
+                print(f"bayespec: warning: {w}", file=sys.stderr)
+    print(res.table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"verdict: {res.table.verdict[0]}; stores, figure and {path.name} in {a.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bayespec", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -96,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--K", type=int, help="fit and positions figures for this K (default: selected)")
     g.add_argument("--out", help="output folder (default DIR/figures)")
     g.set_defaults(func=_cmd_plot)
+    i = sub.add_parser("integrate", help="fit a group of data sets jointly (shared parameters) "
+                                         "and separately; write integration.csv")
+    i.add_argument("group", help="GROUP.yaml: datasets, ties, offsets, sampler")
+    i.add_argument("--out", required=True, help="output directory")
+    i.set_defaults(func=_cmd_integrate)
     return p
 
 

@@ -279,3 +279,37 @@ def write_table_atomic(path: str | os.PathLike[str], text: str) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return dest
+
+
+def write_datatree(path: str | os.PathLike[str], tree: xr.DataTree) -> Path:
+    """Write any DataTree (e.g. a joint integration fit) as a Zarr v3 store atomically, with the
+    ``complete`` marker, like :func:`write_fit` (temp sibling, fsync, rename)."""
+    import zarr
+
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _sibling(dest, "tmp")
+    old: Path | None = None
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+            tree.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=True)
+            zarr.open_group(tmp, mode="r+", zarr_format=3).attrs["complete"] = True
+            zarr.consolidate_metadata(tmp, zarr_format=3)
+        _fsync_tree(tmp)
+        if dest.exists():
+            old = _sibling(dest, "old")
+            _rename(dest, old)
+        try:
+            _rename(tmp, dest)
+        except BaseException:
+            if old is not None:  # put the previous store back
+                _rename(old, dest)
+                old = None
+            raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return dest

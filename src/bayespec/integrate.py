@@ -1,0 +1,334 @@
+"""Bayesian integration of a group of data sets: GROUP.yaml, separate and joint fits, verdict.
+
+GROUP.yaml (paths relative to the file)::
+
+    datasets:
+      A: {data: a.csv, model: {shape: gaussian, K: [2], background: {kind: linear}},
+          priors: {...}, noise: {estimate: true}}
+      B: {data: b.csv, model: {...}, priors: {...}, noise: {sd: 0.05}}
+    ties: ["B.center[0] = A.center[0] + shift", "B.width[0] = A.width[0]"]
+    offsets: {shift: {dist: normal, mean: 0, sd: 0.1}}
+    sampler: {...}                       # FIT.yaml sampler keys, shared by every fit
+
+Each data set's model/priors/noise blocks are parsed by config.parse_fit_config. Every data set
+is first fitted on its own (every K in its model.K) with its own noise setting; its noise
+precision b_m (estimated: the free-energy minimum; or fixed) then weights it in the joint fit of
+every combination of K values. The verdict compares the best joint combination with the sum of
+the separate free energies, each data set at its own best K.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .config import (FitConfig, SamplerConfig, _check_keys, _Loader, _section, parse_fit_config)
+from .errors import ConfigError, PriorError
+from .fit import FitSettings, fit_problems, package_versions
+from .freeenergy import free_energy, model_probabilities, stepping_stone_se
+from .io import Spectrum, read_spectrum
+from .joint import JointModel, build_joint, joint_ladder, run_joint_many
+from .model import build_problem
+from .priors import Prior, parse_prior
+from .result import KFit
+from .ties import Tie, parse_tie
+
+_TOP = ("datasets", "ties", "offsets", "sampler")
+_DS_KEYS = ("data", "model", "priors", "noise")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
+Z_VERDICT = 3.0  # |F_joint - F_separate| beyond this many SE: a clear verdict
+
+
+@dataclass(frozen=True)
+class DataSetConfig:
+    """One data set of a group: its data file (or in-memory spectrum) and FIT.yaml blocks."""
+
+    name: str
+    data: Path | None
+    fit: FitConfig
+    spectrum: Spectrum | None = None
+
+
+@dataclass(frozen=True)
+class GroupConfig:
+    """A validated GROUP.yaml."""
+
+    datasets: tuple[DataSetConfig, ...]
+    ties: tuple[Tie, ...]
+    offsets: dict[str, Prior]
+    sampler: SamplerConfig
+    raw: dict
+    source: str
+
+
+def parse_group_config(d: Any, source: str = "<group>", base: str | Path = ".",
+                       spectra: Mapping[str, Spectrum] | None = None) -> GroupConfig:
+    """Validate a GROUP.yaml mapping. ``spectra`` may supply data sets' data in memory
+    (then their ``data`` key may be omitted); paths are relative to ``base``."""
+    if not isinstance(d, Mapping):
+        raise ConfigError(f"{source}: the top level must be a mapping with keys "
+                          f"{', '.join(_TOP)}")
+    _check_keys(d, "", _TOP, source)
+    dsec = _section(d.get("datasets"), "datasets", source)
+    if len(dsec) < 2:
+        raise ConfigError(f"{source}: datasets: a group needs at least two data sets, got "
+                          f"{len(dsec)}")
+    samp = parse_fit_config({"sampler": d.get("sampler")}, source)
+    sets = []
+    for name, blk in dsec.items():
+        key = f"datasets.{name}"
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ConfigError(f"{source}: {key}: a data set name must be letters, digits, '_' "
+                              f"(and inner '-'), starting with a letter; got {name!r}")
+        blk = _section(blk, key, source)
+        _check_keys(blk, key, _DS_KEYS, source)
+        if "sampler" in blk:
+            raise ConfigError(f"{source}: {key}.sampler: give the sampler once, at the top level")
+        fit = parse_fit_config({k: blk.get(k) for k in ("model", "priors", "noise")} |
+                               {"sampler": d.get("sampler")}, f"{source}: {key}")
+        data = blk.get("data")
+        spec = (spectra or {}).get(name)
+        if spec is None:
+            if not isinstance(data, str) or not data:
+                raise ConfigError(f"{source}: {key}.data: give the data file (CSV x, y[, sd]; "
+                                  f"relative to {source})")
+            path = Path(data) if Path(data).is_absolute() else Path(base) / data
+        else:
+            path = None
+        sets.append(DataSetConfig(name, path, fit, spec))
+    traw = d.get("ties") or []
+    if not isinstance(traw, list):
+        raise ConfigError(f"{source}: ties: must be a list of strings like "
+                          f"'B.center[0] = A.center[0]'")
+    ties = tuple(parse_tie(t, f"{source}: ties[{i}]") for i, t in enumerate(traw))
+    offsets = {}
+    for o, spec in _section(d.get("offsets"), "offsets", source).items():
+        if not isinstance(o, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", o):
+            raise ConfigError(f"{source}: offsets.{o}: an offset name must be an identifier")
+        try:
+            offsets[o] = parse_prior(spec, f"offsets.{o}")
+        except PriorError as e:
+            raise PriorError(f"{source}: {e}") from e
+    raw = {"datasets": {s.name: {"data": str(s.data) if s.data else None, **{
+        k: s.fit.raw[k] for k in ("model", "priors", "noise")}} for s in sets},
+        "ties": [t.text for t in ties], "offsets": {o: dict(p.spec) for o, p in offsets.items()},
+        "sampler": samp.raw["sampler"]}
+    cfg = GroupConfig(tuple(sets), ties, offsets, samp.sampler, raw, source)
+    validate_ties(cfg)
+    return cfg
+
+
+def load_group_config(path: str | Path) -> GroupConfig:
+    """Read and validate a GROUP.yaml file."""
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read the group file ({e.strerror or e}); check the "
+                          f"path") from None
+    try:
+        d = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise ConfigError(f"{p}: {where}invalid YAML; check indentation and quoting") from None
+    return parse_group_config(d, str(p), p.parent)
+
+
+def _spectrum(ds: DataSetConfig) -> Spectrum:
+    spec = ds.spectrum if ds.spectrum is not None else read_spectrum(ds.data)
+    if spec.sd is not None and not ds.fit.noise.estimate:
+        raise ConfigError(f"{ds.fit.source}: {ds.data} has an sd column and noise.sd is set; "
+                          f"remove noise.sd to use the column")
+    return spec
+
+
+def _problems(ds: DataSetConfig, spec: Spectrum) -> list:
+    m = ds.fit.model
+    return [build_problem(spec.x, spec.y, spec.sd, m.shape, K, m.background, m.degree,
+                          ds.fit.priors, source=str(ds.data or ds.name)) for K in m.K]
+
+
+def validate_ties(cfg: GroupConfig) -> None:
+    """Resolve the ties for every K combination on placeholder data (errors before sampling)."""
+    names = [s.name for s in cfg.datasets]
+    for Ks in itertools.product(*[s.fit.model.K for s in cfg.datasets]):
+        probs = []
+        for s, K in zip(cfg.datasets, Ks):
+            m = s.fit.model
+            n = 3 * (K * 4 + 8) + 10
+            x = np.linspace(0.0, 1.0, n)
+            probs.append(build_problem(x, np.zeros(n), None, m.shape, K, m.background, m.degree,
+                                       s.fit.priors, s.name))
+        build_joint(names, probs, [1.0] * len(probs), list(cfg.ties), cfg.offsets, cfg.source)
+
+
+def dataset_settings(cfg: GroupConfig, m: int) -> FitSettings:
+    """Sampler settings of data set m's separate fit: the group sampler, its own noise, and a
+    seed derived from (seed, m) so that data sets never share a random stream."""
+    sp, nz = cfg.sampler, cfg.datasets[m].fit.noise
+    seed = int(np.random.SeedSequence([sp.seed, m]).generate_state(1)[0])
+    return FitSettings(replicas=sp.replicas, ratio=sp.ratio, burn_in=sp.burn_in,
+                       sweeps=sp.sweeps, chains=sp.chains, seed=seed, thin=sp.thin,
+                       threads=sp.threads, extend=sp.extend, backend=sp.backend,
+                       noise_sd=None if nz.estimate else nz.sd, max_precision=nz.max_precision)
+
+
+@dataclass
+class JointFit:
+    """The joint fit of one K combination: free energy, posterior (local values per data set)."""
+
+    model: JointModel
+    betas: np.ndarray
+    log_z: np.ndarray
+    log_z_se: np.ndarray
+    free_energy: float
+    free_energy_se: float
+    theta: np.ndarray  # (C, D, P) free draws at beta = 1
+    ne: np.ndarray  # (C, D) sum w r^2 / 2 of those draws
+    swap: np.ndarray  # (L-1,)
+    acceptance: np.ndarray  # (L, P)
+    seconds: float
+
+
+@dataclass
+class IntegrationResult:
+    """Everything `bayespec integrate` writes."""
+
+    cfg: GroupConfig
+    separate: dict[str, list[KFit]]  # data set -> one KFit per K
+    problems: dict[str, list]  # data set -> one Problem per K
+    joint: list[JointFit]  # one per K combination
+    table: pd.DataFrame  # integration.csv
+    selection: pd.DataFrame  # joint K selection
+    best: int  # index of the selected joint combination
+    best_separate: dict[str, int]  # data set -> index of its selected K
+
+
+def noise_label(ds: DataSetConfig, spec: Spectrum) -> str:
+    """How data set ``ds``'s noise was set, for tables."""
+    if not ds.fit.noise.estimate:
+        return "fixed (noise.sd)"
+    return "estimated x sd column" if spec.sd is not None else "estimated"
+
+
+def fit_joint(model: JointModel, s: SamplerConfig) -> JointFit:
+    """Sample the joint model on a ladder topped at beta = 1; stepping-stone free energy."""
+    if s.backend != "numba":
+        raise ConfigError(f"sampler.backend: {s.backend!r} is not available for integration; "
+                          f"only numba is implemented for joint fits (set backend: numba)")
+    betas = joint_ladder(model, s.replicas, s.ratio, s.extend, s.seed)
+    chains = run_joint_many(model, betas, s.burn_in, s.sweeps, s.thin, s.chains, s.seed,
+                            s.threads)
+    ne = np.stack([c.ne for c in chains])
+    log_z, se = stepping_stone_se(ne, betas)
+    f = free_energy(betas, log_z, model.n, model.sum_log_w)
+    theta = np.stack([c.theta[-1] for c in chains])
+    ne_top = ne[:, -1, s.thin - 1::s.thin][:, :theta.shape[1]]
+    swap = np.stack([c.swap for c in chains]).sum(0) / (len(chains) * s.sweeps)
+    acc = np.stack([c.acc for c in chains]).sum(0) / (len(chains) * s.sweeps)
+    return JointFit(model, betas, log_z, se, float(f[-1]), float(se[-1]), theta, ne_top, swap,
+                    acc, float(sum(c.seconds for c in chains)))
+
+
+def integrate(cfg: GroupConfig) -> IntegrationResult:
+    """Separate fits of every data set, joint fits of every K combination, and the verdict."""
+    if cfg.sampler.backend != "numba":
+        raise ConfigError(f"{cfg.source}: sampler.backend: {cfg.sampler.backend!r} is not "
+                          f"available for integration; only numba is implemented (set "
+                          f"backend: numba)")
+    names = [s.name for s in cfg.datasets]
+    specs = {s.name: _spectrum(s) for s in cfg.datasets}
+    problems = {s.name: _problems(s, specs[s.name]) for s in cfg.datasets}
+    separate = {}
+    for m, s in enumerate(cfg.datasets):
+        separate[s.name] = fit_problems(problems[s.name], dataset_settings(cfg, m),
+                                        {"group": cfg.raw, "dataset": s.name})
+    joint = []
+    combos = list(itertools.product(*[range(len(s.fit.model.K)) for s in cfg.datasets]))
+    for combo in combos:
+        probs = [problems[n][i] for n, i in zip(names, combo)]
+        b = [1.0 / separate[n][i].noise_sd ** 2 for n, i in zip(names, combo)]
+        model = build_joint(names, probs, b, list(cfg.ties), cfg.offsets, cfg.source)
+        joint.append(fit_joint(model, cfg.sampler))
+    fj = np.array([j.free_energy for j in joint])
+    sel = pd.DataFrame([{**{f"K_{n}": p.K for n, p in zip(names, j.model.problems)},
+                         "free_energy": j.free_energy, "free_energy_se": j.free_energy_se}
+                        for j in joint])
+    sel["probability"] = model_probabilities(fj)
+    best = int(np.argmin(fj))
+    best_sep = {n: int(np.argmin([f.free_energy for f in separate[n]])) for n in names}
+    f_sep = sum(separate[n][best_sep[n]].free_energy for n in names)
+    se_sep = float(np.sqrt(sum(separate[n][best_sep[n]].free_energy_se ** 2 for n in names)))
+    jb = joint[best]
+    delta = jb.free_energy - f_sep
+    delta_se = float(np.hypot(jb.free_energy_se, se_sep))
+    if abs(delta) <= Z_VERDICT * delta_se:
+        verdict = "undecided"
+    else:
+        verdict = "joint" if delta < 0 else "separate"
+
+    def ks(idx: dict[str, int]) -> str:
+        return ";".join(f"{n}={problems[n][idx[n]].K}" for n in names)
+
+    def noise(idx: dict[str, int]) -> str:
+        return ";".join(f"{n}={separate[n][idx[n]].noise_sd:.6g} ({noise_label(s, specs[n])})"
+                        for n, s in zip(names, cfg.datasets))
+
+    jidx = dict(zip(names, combos[best]))
+    table = pd.DataFrame([
+        {"model": "joint", "free_energy": jb.free_energy, "free_energy_se": jb.free_energy_se,
+         "K": ks(jidx), "noise_sd": noise(jidx), "delta": delta, "delta_se": delta_se,
+         "verdict": verdict},
+        {"model": "separate", "free_energy": f_sep, "free_energy_se": se_sep,
+         "K": ks(best_sep), "noise_sd": noise(best_sep), "delta": 0.0, "delta_se": 0.0,
+         "verdict": verdict},
+    ])
+    return IntegrationResult(cfg, separate, problems, joint, table, sel, best, best_sep)
+
+
+def joint_posterior(j: JointFit) -> dict[str, np.ndarray]:
+    """Named (chain, draw[, peak|coef]) arrays of every data set's parameters (ties applied)
+    and of the offsets: ``{ds}_{kind}`` and ``{ds}_background``, ``offset_{name}``."""
+    mdl = j.model
+    loc = mdl.locals(j.theta)
+    out = {}
+    for m, (name, prob) in enumerate(zip(mdl.names, mdl.problems)):
+        th = mdl.dataset_theta(loc, m)
+        st = prob.stride
+        for i, v in enumerate(prob.peak_vars):
+            out[f"{name}_{v}"] = np.ascontiguousarray(th[..., i:prob.K * st:st])
+        out[f"{name}_background"] = np.ascontiguousarray(th[..., prob.K * st:])
+    for p, fname in enumerate(mdl.free_names):
+        if "." not in fname:
+            out[f"offset_{fname}"] = np.ascontiguousarray(j.theta[..., p])
+    return out
+
+
+def joint_curves(j: JointFit, max_draws: int = 200) -> list[dict[str, np.ndarray]]:
+    """Per data set: posterior mean curve and 95 % band of f(x), from up to ``max_draws``."""
+    mdl = j.model
+    flat = j.theta.reshape(-1, j.theta.shape[-1])
+    pick = np.linspace(0, flat.shape[0] - 1, min(max_draws, flat.shape[0])).astype(int)
+    loc = mdl.locals(flat[pick])
+    out = []
+    for m, prob in enumerate(mdl.problems):
+        f = prob.curve(mdl.dataset_theta(loc, m))
+        lo, hi = np.quantile(f, [0.025, 0.975], axis=0)
+        out.append({"f_mean": f.mean(0), "f_lo": lo, "f_hi": hi})
+    return out
+
+
+def versions() -> dict[str, str]:
+    """Package versions for provenance (backend numba: the only one for joint fits)."""
+    v = package_versions()
+    v["backend"] = "numba"
+    return v

@@ -1,0 +1,361 @@
+"""The joint model of a group of data sets: free parameters, ties resolved, kernel arrays.
+
+Pure model building and sampling (no I/O). Conventions (README "Bayesian integration"):
+
+* Every data set keeps its own model (model.Problem at one K); the joint weights are
+  w_i = b_m * (sd-column weight), so the joint log likelihood is
+  sum_i [log(w_i / 2pi) / 2 - w_i r_i^2 / 2] and the ladder runs from beta = 0 to 1.
+* Free parameters: every untied local parameter of every data set (its prior from that data
+  set's config), then the declared offsets. A tied parameter is an affine function of one free
+  parameter (plus at most one offset).
+* Peak order: the centers of every data set are kept strictly increasing (ties count peaks in
+  order of position). The beta = 0 rung samples the prior restricted to that ordered region,
+  so stepping stone gives the evidence under the prior renormalised on it. For one data set
+  with exchangeable peak priors that is K! phi on the ordered region: the same evidence as the
+  unordered fit (an unnormalised ordered prior would instead add log K! to F). The separate
+  fits (the standard unordered engine) therefore use the same convention as the joint fit.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ConfigError
+from .fit import FIRST_STEP_OVERLAP, PRIOR_DRAWS
+from .joint_kernel import run_joint_chain
+from .model import Problem
+from .priors import Prior, pack
+from .rng import seed_state
+from .sampler import LOG_STEP0, LOG_STEP_MAX, ChainOutput, geometric_ladder
+from .ties import Ref, Tie
+
+INIT_TRIES = 2000  # prior draws tried per replica for an initial state with ordered centers
+
+
+@dataclass(frozen=True)
+class JointModel:
+    """The joint model for one K per data set.
+
+    names: data set names (M,); problems: their Problems; b: (M,) noise precisions used.
+    x, y, w: (N,) concatenated data, w = b_m * sd-column weights; seg (M+1,).
+    free_names, priors: (P,) free parameters; local slot q: loc = a*th[src] + c + g*th[off].
+    """
+
+    names: tuple[str, ...]
+    problems: tuple[Problem, ...]
+    b: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    seg: np.ndarray
+    base: np.ndarray  # (M+1,) first local slot of each data set
+    free_names: tuple[str, ...]
+    priors: tuple[Prior, ...]
+    src: np.ndarray
+    a: np.ndarray
+    c: np.ndarray
+    off: np.ndarray
+    g: np.ndarray
+    center_free: tuple[np.ndarray, ...]  # per data set: free indices of its untied centers
+    kernel_args: tuple
+
+    @property
+    def n(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def sum_log_w(self) -> float:
+        return float(np.sum(np.log(self.w)))
+
+    @property
+    def Ks(self) -> tuple[int, ...]:
+        return tuple(p.K for p in self.problems)
+
+    def locals(self, theta: np.ndarray) -> np.ndarray:
+        """Free draws (..., P) -> local parameters (..., Q)."""
+        theta = np.asarray(theta, dtype=float)
+        loc = self.a * theta[..., self.src] + self.c
+        has = self.off >= 0
+        if has.any():
+            loc[..., has] += self.g[has] * theta[..., self.off[has]]
+        return loc
+
+    def dataset_theta(self, loc: np.ndarray, m: int) -> np.ndarray:
+        """Local parameters (..., Q) -> data set m's packed parameters (..., P_m)."""
+        return loc[..., self.base[m]:self.base[m + 1]]
+
+    def energy(self, theta: np.ndarray) -> np.ndarray:
+        """sum_i w_i r_i^2 / 2 for free draws (..., P) -> (...)."""
+        loc = self.locals(theta)
+        out = 0.0
+        for m, prob in enumerate(self.problems):
+            s0, s1 = self.seg[m], self.seg[m + 1]
+            f = prob.curve(self.dataset_theta(loc, m))
+            out = out + 0.5 * np.sum(self.w[s0:s1] * (prob.y - f) ** 2, axis=-1)
+        return out
+
+    def ordered(self, theta: np.ndarray) -> np.ndarray:
+        """Whether every data set's centers are strictly increasing, for draws (..., P)."""
+        loc = self.locals(theta)
+        ok = np.ones(loc.shape[:-1], dtype=bool)
+        for m, prob in enumerate(self.problems):
+            if prob.K > 1:
+                cs = loc[..., self.base[m] + 1 + prob.stride * np.arange(prob.K)]
+                ok &= np.all(np.diff(cs, axis=-1) > 0, axis=-1)
+        return ok
+
+
+def _slot(ref: Ref, names: list[str], problems: list[Problem], base: list[int], tie: Tie,
+          where: str) -> int:
+    if ref.dataset not in names:
+        raise ConfigError(f"{where}: tie {tie.text!r}: data set {ref.dataset!r} is not in the "
+                          f"group (datasets: {', '.join(names)}); add it under datasets or fix "
+                          f"the name")
+    m = names.index(ref.dataset)
+    prob = problems[m]
+    if ref.kind == "background":
+        if ref.index >= prob.nb:
+            raise ConfigError(f"{where}: tie {tie.text!r}: {ref} does not exist: data set "
+                              f"{ref.dataset} has {prob.nb} background coefficient(s) "
+                              f"({prob.background.name})")
+        return base[m] + prob.K * prob.stride + ref.index
+    if ref.kind not in prob.peak_vars:
+        raise ConfigError(f"{where}: tie {tie.text!r}: {ref} does not exist: the "
+                          f"{prob.shape.name} shape of {ref.dataset} has parameters "
+                          f"{', '.join(prob.peak_vars)}")
+    if ref.index >= prob.K:
+        raise ConfigError(f"{where}: tie {tie.text!r}: peak index {ref.index} is beyond K = "
+                          f"{prob.K} of data set {ref.dataset} (indices count from 0 in order "
+                          f"of position)")
+    return base[m] + ref.index * prob.stride + prob.peak_vars.index(ref.kind)
+
+
+def _check_form(t: Tie, where: str) -> None:
+    if t.left.kind != t.right.kind:
+        raise ConfigError(f"{where}: tie {t.text!r}: ties a {t.left.kind} to a {t.right.kind}; "
+                          f"tie parameters of the same kind")
+    if t.left.kind in ("amplitude", "width") and (t.const != 0 or t.offset or t.scale <= 0):
+        raise ConfigError(f"{where}: tie {t.text!r}: a {t.left.kind} must stay positive, so "
+                          f"only '=' or a positive factor ('0.75 * ...') is allowed for it")
+    if t.left.kind == "eta" and (t.const != 0 or t.offset or t.scale != 1):
+        raise ConfigError(f"{where}: tie {t.text!r}: eta lives in [0, 1]; only '=' is allowed")
+
+
+def build_joint(names: list[str], problems: list[Problem], b: list[float], ties: list[Tie],
+                offsets: dict[str, Prior], where: str) -> JointModel:
+    """Resolve ``ties`` over ``problems`` (one per data set) into a JointModel.
+
+    ``where`` names the GROUP.yaml for errors (unknown data set, missing parameter, index
+    beyond K, a parameter on the left twice, a cycle, an undeclared or unused offset).
+    """
+    base = [0]
+    for p in problems:
+        base.append(base[-1] + len(p.priors))
+    Q = base[-1]
+    tied: dict[int, tuple[int, Tie]] = {}
+    for t in ties:
+        _check_form(t, where)
+        ql = _slot(t.left, names, problems, base, t, where)
+        qr = _slot(t.right, names, problems, base, t, where)
+        if ql in tied:
+            raise ConfigError(f"{where}: {t.left} is on the left of two ties ({tied[ql][1].text!r} "
+                              f"and {t.text!r}); a parameter can be tied once")
+        if t.offset is not None and t.offset not in offsets:
+            raise ConfigError(f"{where}: tie {t.text!r}: offset {t.offset!r} has no prior; "
+                              f"declare it under offsets, e.g. offsets: {{{t.offset}: "
+                              f"{{dist: normal, mean: 0, sd: 0.1}}}}")
+        if ql == qr:
+            raise ConfigError(f"{where}: tie {t.text!r}: ties {t.left} to itself (a cycle)")
+        tied[ql] = (qr, t)
+    # free parameters: untied local slots in order, then offsets
+    free_of: dict[int, int] = {}
+    free_names, priors = [], []
+    for m, p in enumerate(problems):
+        for j in range(len(p.priors)):
+            q = base[m] + j
+            if q not in tied:
+                free_of[q] = len(free_names)
+                free_names.append(f"{names[m]}.{p.param_names[j]}")
+                priors.append(p.priors[j])
+    used = {t.offset for t in ties if t.offset}
+    unused = [o for o in offsets if o not in used]
+    if unused:
+        raise ConfigError(f"{where}: offsets: {', '.join(unused)} declared but used by no tie; "
+                          f"remove it or use it in a tie")
+    off_idx = {}
+    for o, pr in offsets.items():
+        off_idx[o] = len(free_names)
+        free_names.append(o)
+        priors.append(pr)
+    src = np.zeros(Q, dtype=np.int64)
+    a = np.ones(Q)
+    c = np.zeros(Q)
+    off = np.full(Q, -1, dtype=np.int64)
+    g = np.zeros(Q)
+    for q in range(Q):
+        sc, cc, oo, gg = 1.0, 0.0, -1, 0.0
+        cur, seen = q, [q]
+        while cur in tied:
+            nxt, t = tied[cur]
+            # cur = t.scale * nxt + t.const + t.sign * offset; compose into q's expression
+            if t.offset is not None:
+                if oo >= 0:
+                    raise ConfigError(f"{where}: tie {t.text!r}: the chain of ties from "
+                                      f"{tied[q][1].left} carries two offsets; tie it to the "
+                                      f"root parameter with one offset")
+                oo, gg = off_idx[t.offset], sc * t.offset_sign
+            cc += sc * t.const
+            sc *= t.scale
+            if nxt in seen:
+                chain = " -> ".join(tied[s][1].text for s in seen if s in tied)
+                raise ConfigError(f"{where}: ties form a cycle ({chain}); one parameter of the "
+                                  f"cycle must stay free")
+            seen.append(nxt)
+            cur = nxt
+        src[q], a[q], c[q], off[q], g[q] = free_of[cur], sc, cc, oo, gg
+    center_free = tuple(np.array([free_of[base[m] + k * p.stride + 1] for k in range(p.K)
+                                  if base[m] + k * p.stride + 1 not in tied], dtype=np.int64)
+                        for m, p in enumerate(problems))
+    return _assemble(names, problems, np.asarray(b, dtype=float), base, free_names, priors,
+                     src, a, c, off, g, center_free)
+
+
+def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g,
+              center_free) -> JointModel:
+    M = len(problems)
+    seg = np.zeros(M + 1, dtype=np.int64)
+    for m, p in enumerate(problems):
+        seg[m + 1] = seg[m] + p.n
+    x = np.concatenate([p.x for p in problems])
+    y = np.concatenate([p.y for p in problems])
+    w = np.concatenate([bm * p.w for bm, p in zip(b, problems)])
+    unit_ds, unit_base, unit_npar, unit_isbg = [], [], [], []
+    slot_unit = np.zeros(base[-1], dtype=np.int64)
+    for m, p in enumerate(problems):
+        for k in range(p.K):
+            b0 = base[m] + k * p.stride
+            slot_unit[b0:b0 + p.stride] = len(unit_ds)
+            unit_ds.append(m), unit_base.append(b0), unit_npar.append(p.stride)
+            unit_isbg.append(False)
+        if p.nb:
+            b0 = base[m] + p.K * p.stride
+            slot_unit[b0:b0 + p.nb] = len(unit_ds)
+            unit_ds.append(m), unit_base.append(b0), unit_npar.append(p.nb)
+            unit_isbg.append(True)
+    P = len(priors)
+    deps: list[set[int]] = [set() for _ in range(P)]
+    for q in range(base[-1]):
+        deps[src[q]].add(int(slot_unit[q]))
+        if off[q] >= 0:
+            deps[off[q]].add(int(slot_unit[q]))
+    dep_ptr = np.zeros(P + 1, dtype=np.int64)
+    for p in range(P):
+        dep_ptr[p + 1] = dep_ptr[p] + len(deps[p])
+    dep_units = np.array([u for d in deps for u in sorted(d)], dtype=np.int64)
+    cptr, cslot = [0], []
+    for m, p in enumerate(problems):
+        cslot += [base[m] + k * p.stride + 1 for k in range(p.K)]
+        cptr.append(len(cslot))
+    hs = np.array([p.h for p in problems])
+    kernel_args = (x, hs, y, w, seg, np.array([p.shape.code for p in problems], dtype=np.int64),
+                   np.array([p.background.code for p in problems], dtype=np.int64),
+                   np.array(unit_ds, dtype=np.int64), np.array(unit_base, dtype=np.int64),
+                   np.array(unit_npar, dtype=np.int64), np.array(unit_isbg, dtype=np.bool_),
+                   src, a, c, off, g, dep_ptr, dep_units, np.array(cptr, dtype=np.int64),
+                   np.array(cslot, dtype=np.int64))
+    return JointModel(tuple(names), tuple(problems), b, x, y, w, seg, np.array(base), tuple(
+        free_names), tuple(priors), src, a, c, off, g, center_free, kernel_args)
+
+
+def prior_energy_sd(model: JointModel, seed: int, draws: int = PRIOR_DRAWS) -> float:
+    """Standard deviation of sum w r^2 / 2 over ordered prior draws: sizes the ladder bottom."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2 ** 21,)))
+    theta = _prior_draws(model, rng, draws)
+    return float(np.std(model.energy(theta)))
+
+
+def _prior_draws(model: JointModel, rng: np.random.Generator, count: int) -> np.ndarray:
+    """``count`` prior draws (count, P) with every data set's centers ordered.
+
+    Untied centers are sorted within their data set (only a starting point for burn-in; the
+    ordered region is what matters), remaining violations (through ties) are redrawn.
+    """
+    out = np.empty((count, len(model.priors)))
+    filled = 0
+    for _ in range(INIT_TRIES):
+        th = np.stack([p.sample(rng, count) for p in model.priors], axis=-1)
+        for idx in model.center_free:
+            if idx.size > 1:
+                th[:, idx] = np.sort(th[:, idx], axis=-1)
+        good = th[model.ordered(th)]
+        take = min(count - filled, good.shape[0])
+        out[filled:filled + take] = good[:take]
+        filled += take
+        if filled == count:
+            return out
+    raise ConfigError("cannot draw a prior state in which every data set's peak centers are "
+                      "ordered; the ties contradict the peak order (indices count peaks in order "
+                      "of position)")
+
+
+def joint_ladder(model: JointModel, replicas: int, ratio: float, extend: bool,
+                 seed: int) -> np.ndarray:
+    """Geometric ladder topped at beta = 1 (the b_m are in the weights), extended at the bottom
+    as fit.ladder_for does when the priors are wide."""
+    L = replicas
+    if extend:
+        spread = prior_energy_sd(model, seed)
+        if spread > 0:
+            need = 2 + int(np.ceil(np.log(spread / FIRST_STEP_OVERLAP) / np.log(ratio)))
+            L = max(L, need)
+    return geometric_ladder(1.0, L, ratio)
+
+
+def run_joint_one(model: JointModel, betas: np.ndarray, burn_in: int, sweeps: int, thin: int,
+                  seed: int, chain: int) -> ChainOutput:
+    """One chain of the joint model; seeded from SeedSequence(seed, spawn_key=(2**20, *Ks,
+    chain)) so it differs from every separate fit's stream and is independent of threads."""
+    seq = np.random.SeedSequence(seed, spawn_key=(2 ** 20, *model.Ks, chain))
+    init_seq, kern_seq = seq.spawn(2)
+    rng = np.random.default_rng(init_seq)
+    L = betas.shape[0]
+    codes, params, logsp = pack(list(model.priors))
+    P = len(model.priors)
+    u0 = _prior_draws(model, rng, L)
+    step = np.empty((L, P))
+    step_max = np.empty(P)
+    for p, prior in enumerate(model.priors):
+        if logsp[p]:
+            u0[:, p] = np.log(np.maximum(u0[:, p], 1e-300))
+            step[:, p], step_max[p] = LOG_STEP0, LOG_STEP_MAX
+        else:
+            sc = prior.scale()
+            step[:, p], step_max[p] = 0.1 * sc, sc
+    state = seed_state(kern_seq)
+    ne = np.zeros((L, sweeps))
+    theta = np.zeros((L, sweeps // thin, P))
+    acc = np.zeros((L, P), dtype=np.int64)
+    swap = np.zeros(max(L - 1, 0), dtype=np.int64)
+    t0 = time.perf_counter()
+    run_joint_chain(*model.kernel_args, codes, params, logsp, betas, u0, step, step_max,
+                    burn_in, sweeps, thin, state, ne, theta, acc, swap)
+    return ChainOutput(ne, theta, acc, swap, step, time.perf_counter() - t0)
+
+
+def run_joint_many(model: JointModel, betas: np.ndarray, burn_in: int, sweeps: int, thin: int,
+                   chains: int, seed: int, threads: int | None = None) -> list[ChainOutput]:
+    """``chains`` independent chains on a thread pool (the kernel drops the GIL)."""
+    threads = threads or os.cpu_count() or 1
+
+    def work(ch: int) -> ChainOutput:
+        return run_joint_one(model, betas, burn_in, sweeps, thin, seed, ch)
+
+    if threads == 1:
+        return [work(ch) for ch in range(chains)]
+    with ThreadPoolExecutor(max_workers=min(threads, chains)) as pool:
+        return list(pool.map(work, range(chains)))

@@ -1,0 +1,301 @@
+"""Numba exchange Monte Carlo kernel for a joint model over several data sets (integration).
+
+The data sets are concatenated: x, y, w (N,) with data set m on [seg[m], seg[m+1]). The joint
+weights w already contain each data set's noise precision b_m (times its sd-column weights),
+so the tempered target is exp(-beta * sum_i w_i r_i^2 / 2) phi(theta) with beta in [0, 1].
+
+Two parameter vectors: the *free* parameters th (P,) that are sampled (each with a prior, log
+space for positive supports), and the *local* parameters loc (Q,) that each data set's model
+reads, in the kernel layout of model.Problem (per peak: amplitude, center, width, extras; then
+the background coefficients), data set after data set. Each local slot q is an affine function
+of the free ones: loc[q] = a[q] * th[src[q]] + c[q] + g[q] * th[off[q]] (off[q] = -1: none).
+
+A *unit* is one peak or one background of one data set: its contribution is amp * prof (peaks,
+unit-height profile cached per replica) or prof (background, amp = 1). A move of free
+parameter p changes the units listed in dep_units[dep_ptr[p]:dep_ptr[p+1]] (possibly in
+several data sets); only their windows of the residual are touched, and a move that changes
+only amplitudes needs no profile evaluation. Centers of every data set are kept strictly
+increasing (proposals breaking the order are rejected): peak indices in ties count peaks in
+order of position.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .kernel import ADAPT_WINDOW, RECOMPUTE_EVERY, TARGET_ACCEPT, _lp_sampled
+from .rng import fill_normal, uniform
+from .shapes import background_any, profile_any
+
+
+@njit(cache=True)
+def _locals(th, src, a, c, off, g, out):
+    for q in range(src.shape[0]):
+        v = a[q] * th[src[q]] + c[q]
+        if off[q] >= 0:
+            v += g[q] * th[off[q]]
+        out[q] = v
+
+
+@njit(cache=True)
+def _unit_profile(u, loc, x, hs, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar,
+                  unit_isbg, out):
+    """Write unit u's unit-height profile (or background curve) into out[seg]; return the
+    global window (lo, hi) outside which it is zero."""
+    m = unit_ds[u]
+    s0, s1 = seg[m], seg[m + 1]
+    b = unit_base[u]
+    k = unit_npar[u]
+    if unit_isbg[u]:
+        background_any(ds_bg[m], x[s0:s1], loc[b:b + k], out[s0:s1])
+        return s0, s1
+    lo, hi = profile_any(ds_shape[m], x[s0:s1], hs[m], loc[b + 1], loc[b + 2],
+                         loc[b + 3:b + k], out[s0:s1])
+    return s0 + lo, s0 + hi
+
+
+@njit(cache=True)
+def _full_state(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar, unit_isbg,
+                loc, prof, lo, hi, r):
+    """Recompute one replica's profiles and residual from loc; return sum w r^2."""
+    N = x.shape[0]
+    for i in range(N):
+        r[i] = y[i]
+    for u in range(unit_ds.shape[0]):
+        for i in range(N):
+            prof[u, i] = 0.0
+        a0, b0 = _unit_profile(u, loc, x, hs, seg, ds_shape, ds_bg, unit_ds, unit_base,
+                               unit_npar, unit_isbg, prof[u])
+        lo[u] = a0
+        hi[u] = b0
+        amp = 1.0 if unit_isbg[u] else loc[unit_base[u]]
+        for i in range(a0, b0):
+            r[i] -= amp * prof[u, i]
+    ss = 0.0
+    for i in range(N):
+        ss += w[i] * r[i] * r[i]
+    return ss
+
+
+@njit(cache=True, inline="always")
+def _ordered(lq, ds_cptr, ds_cslot, m):
+    for j in range(ds_cptr[m] + 1, ds_cptr[m + 1]):
+        if not lq[ds_cslot[j]] > lq[ds_cslot[j - 1]]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def run_joint_chain(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar,
+                    unit_isbg, src, a, c, off, g, dep_ptr, dep_units, ds_cptr, ds_cslot,
+                    codes, pp, logsp, betas, u0, step, step_max, n_burn, n_sweeps, thin, state,
+                    out_ne, out_theta, out_acc, out_swap):
+    """Run one exchange MC chain of the joint model (see the module docstring for the layout).
+
+    ds_cptr (M+1,), ds_cslot: local slots of each data set's centers in peak order.
+    Other arguments and outputs as kernel.run_chain: betas (L,), u0/step (L, P), step_max (P,),
+    state uint64[4]; out_ne (L, n_sweeps) = sum w r^2 / 2; out_theta (L, n_sweeps // thin, P)
+    natural-space free parameters; out_acc (L, P); out_swap (L-1,).
+    """
+    N = x.shape[0]
+    L, P = u0.shape
+    U = unit_ds.shape[0]
+    Q = src.shape[0]
+    u = u0.copy()
+    th = np.empty((L, P))
+    lp = np.empty((L, P))
+    loc = np.empty((L, Q))
+    for s in range(L):
+        for p in range(P):
+            th[s, p] = math.exp(u[s, p]) if logsp[p] else u[s, p]
+            lp[s, p] = _lp_sampled(codes[p], pp[p], u[s, p], logsp[p])
+        _locals(th[s], src, a, c, off, g, loc[s])
+    prof = np.zeros((L, max(U, 1), N))
+    lo = np.zeros((L, max(U, 1)), dtype=np.int64)
+    hi = np.zeros((L, max(U, 1)), dtype=np.int64)
+    r = np.empty((L, N))
+    ss = np.empty(L)
+    maxdep = 1
+    for p in range(P):
+        maxdep = max(maxdep, dep_ptr[p + 1] - dep_ptr[p])
+    newp = np.zeros((maxdep, N))  # new profiles of the affected units
+    nlo = np.zeros(maxdep, dtype=np.int64)
+    nhi = np.zeros(maxdep, dtype=np.int64)
+    ulo = np.zeros(maxdep, dtype=np.int64)  # union of old and new window per affected unit
+    uhi = np.zeros(maxdep, dtype=np.int64)
+    recomp = np.zeros(maxdep, dtype=np.bool_)
+    d = np.zeros(N)  # change of the model curve f on the touched ranges
+    mark = np.zeros(N, dtype=np.int64)  # points already summed for this proposal
+    stamp = 0
+    lq = np.empty(Q)
+    thp = np.empty(P)
+    z = np.empty(P)
+    for s in range(L):
+        ss[s] = _full_state(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar,
+                            unit_isbg, loc[s], prof[s], lo[s], hi[s], r[s])
+    who = np.arange(L)
+    acc_win = np.zeros((L, P), dtype=np.int64)
+    total = n_burn + n_sweeps
+    for sweep in range(total):
+        sampling = sweep >= n_burn
+        for l in range(L):
+            s = who[l]
+            beta = betas[l]
+            fill_normal(state, z, P)
+            for p in range(P):
+                unew = u[s, p] + step[l, p] * z[p]
+                lpn = _lp_sampled(codes[p], pp[p], unew, logsp[p])
+                if lpn == -np.inf:
+                    continue
+                tn = math.exp(unew) if logsp[p] else unew
+                d0, d1 = dep_ptr[p], dep_ptr[p + 1]
+                dss = 0.0
+                ok = True
+                if d1 > d0:
+                    for q in range(P):
+                        thp[q] = th[s, q]
+                    thp[p] = tn
+                    for q in range(Q):
+                        lq[q] = loc[s, q]
+                    # new local values of the affected units
+                    for t in range(d0, d1):
+                        uu = dep_units[t]
+                        b = unit_base[uu]
+                        for q in range(b, b + unit_npar[uu]):
+                            v = a[q] * thp[src[q]] + c[q]
+                            if off[q] >= 0:
+                                v += g[q] * thp[off[q]]
+                            lq[q] = v
+                    for t in range(d0, d1):
+                        uu = dep_units[t]
+                        if not unit_isbg[uu] and not _ordered(lq, ds_cptr, ds_cslot,
+                                                              unit_ds[uu]):
+                            ok = False
+                            break
+                    if not ok:
+                        continue
+                    for t in range(d0, d1):
+                        i = t - d0
+                        uu = dep_units[t]
+                        b = unit_base[uu]
+                        rc = bool(unit_isbg[uu])
+                        if not rc:
+                            for q in range(b + 1, b + unit_npar[uu]):
+                                if lq[q] != loc[s, q]:
+                                    rc = True
+                        recomp[i] = rc
+                        if rc:
+                            m = unit_ds[uu]
+                            s0, s1 = seg[m], seg[m + 1]
+                            a1, b1 = _unit_profile(uu, lq, x, hs, seg, ds_shape, ds_bg,
+                                                   unit_ds, unit_base, unit_npar, unit_isbg,
+                                                   newp[i])
+                            a0, b0 = lo[s, uu], hi[s, uu]
+                            if a0 >= b0:
+                                x0, x1 = a1, b1
+                            elif a1 >= b1:
+                                x0, x1 = a0, b0
+                            else:
+                                x0, x1 = min(a0, a1), max(b0, b1)
+                            for k in range(x0, min(a1, x1)):
+                                newp[i, k] = 0.0
+                            for k in range(max(b1, x0), x1):
+                                newp[i, k] = 0.0
+                            nlo[i], nhi[i] = a1, b1
+                            ulo[i], uhi[i] = x0, x1
+                        else:
+                            ulo[i], uhi[i] = lo[s, uu], hi[s, uu]
+                    # d = f_new - f_old on the union ranges (zeroed first: units may overlap)
+                    for t in range(d0, d1):
+                        i = t - d0
+                        for k in range(ulo[i], uhi[i]):
+                            d[k] = 0.0
+                    for t in range(d0, d1):
+                        i = t - d0
+                        uu = dep_units[t]
+                        if unit_isbg[uu]:
+                            for k in range(ulo[i], uhi[i]):
+                                d[k] += newp[i, k] - prof[s, uu, k]
+                        else:
+                            an = lq[unit_base[uu]]
+                            ao = loc[s, unit_base[uu]]
+                            if recomp[i]:
+                                for k in range(ulo[i], uhi[i]):
+                                    d[k] += an * newp[i, k] - ao * prof[s, uu, k]
+                            else:
+                                for k in range(ulo[i], uhi[i]):
+                                    d[k] += (an - ao) * prof[s, uu, k]
+                    # sum w (r - d)^2 - sum w r^2 over the touched points, each counted once
+                    stamp += 1
+                    for t in range(d0, d1):
+                        i = t - d0
+                        for k in range(ulo[i], uhi[i]):
+                            if mark[k] != stamp:
+                                mark[k] = stamp
+                                dss += w[k] * d[k] * (d[k] - 2.0 * r[s, k])
+                log_ratio = -0.5 * beta * dss + (lpn - lp[s, p])
+                if log_ratio >= 0.0 or uniform(state) < math.exp(log_ratio):
+                    if d1 > d0:
+                        # apply d to r once per point (d is zeroed as it is used)
+                        for t in range(d0, d1):
+                            i = t - d0
+                            for k in range(ulo[i], uhi[i]):
+                                r[s, k] -= d[k]
+                                d[k] = 0.0
+                        for t in range(d0, d1):
+                            i = t - d0
+                            uu = dep_units[t]
+                            if recomp[i]:
+                                for k in range(ulo[i], uhi[i]):
+                                    prof[s, uu, k] = newp[i, k]
+                                lo[s, uu] = nlo[i]
+                                hi[s, uu] = nhi[i]
+                            b = unit_base[uu]
+                            for q in range(b, b + unit_npar[uu]):
+                                loc[s, q] = lq[q]
+                    u[s, p] = unew
+                    th[s, p] = tn
+                    lp[s, p] = lpn
+                    ss[s] += dss
+                    acc_win[l, p] += 1
+                    if sampling:
+                        out_acc[l, p] += 1
+        for l in range(L - 1):
+            s1 = who[l]
+            s2 = who[l + 1]
+            log_ratio = 0.5 * (betas[l + 1] - betas[l]) * (ss[s2] - ss[s1])
+            if log_ratio >= 0.0 or uniform(state) < math.exp(log_ratio):
+                who[l] = s2
+                who[l + 1] = s1
+                if sampling:
+                    out_swap[l] += 1
+        if (sweep + 1) % RECOMPUTE_EVERY == 0:
+            for s in range(L):
+                _locals(th[s], src, a, c, off, g, loc[s])
+                ss[s] = _full_state(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base,
+                                    unit_npar, unit_isbg, loc[s], prof[s], lo[s], hi[s], r[s])
+        if not sampling:
+            if (sweep + 1) % ADAPT_WINDOW == 0:
+                for l in range(L):
+                    for p in range(P):
+                        rate = acc_win[l, p] / ADAPT_WINDOW
+                        st = step[l, p] * math.exp(2.0 * (rate - TARGET_ACCEPT))
+                        if st > step_max[p]:
+                            st = step_max[p]
+                        if st < 1e-12 * step_max[p]:
+                            st = 1e-12 * step_max[p]
+                        step[l, p] = st
+                        acc_win[l, p] = 0
+        else:
+            t = sweep - n_burn
+            for l in range(L):
+                out_ne[l, t] = 0.5 * ss[who[l]]
+            if t % thin == thin - 1:
+                dd = t // thin
+                for l in range(L):
+                    s = who[l]
+                    for p in range(P):
+                        out_theta[l, dd, p] = th[s, p]
