@@ -5,4 +5,5 @@ from _common import campaign
 sm = snakemake  # noqa: F821 - injected by Snakemake's script directive
 with campaign.logged(sm.log[0]):
     campaign.summarise(sm.input.info, sm.input.peaks, sm.output.tsv, sm.output.parquet,
-                       true_K=sm.params.true_K, groups=sm.params.groups)
+                       true_K=sm.params.true_K, groups=sm.params.groups,
+                       integration=sm.input.integration[0] if sm.input.integration else None)

@@ -156,7 +156,10 @@ def test_integration_group(demo):
     assert s["group"].tolist() == ["pair"] and s["verdict"].tolist() == ["joint"]
     idata = az.from_datatree(xr.open_datatree(d / "joint" / "K2-2.zarr", engine="zarr"))
     assert set(idata.observed_data.data_vars) == {"pair", "pair_b"}
-    assert "group" in read_summary(demo).columns
+    q = read_summary(demo).set_index("spectrum")
+    assert (q.loc[["pair", "pair_b"], "group_verdict"] == "joint").all()
+    assert q.loc["pair", "group_delta"] == pytest.approx(j["delta"], abs=1e-3)
+    assert q.loc[["single", "quartet"], "group_verdict"].isna().all()
 
 
 @pytest.mark.slow

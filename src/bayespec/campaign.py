@@ -1148,16 +1148,27 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
 def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathLike],
               out_tsv: str | os.PathLike, out_parquet: str | os.PathLike | None = None,
               true_K: Mapping[str, int | None] | None = None,
-              groups: Mapping[str, str | None] | None = None):
+              groups: Mapping[str, str | None] | None = None,
+              integration: str | os.PathLike | None = None):
     """The campaign table, one row per spectrum (in the order given): ``spectrum``, ``K``
     (selected), ``probability`` (its p(K|D)), ``noise_sd``, ``status`` (ok or the one-line
     error), ``true_K`` (when given), ``group`` (when any), ``free_energy``, ``free_energy_se``,
     ``warnings`` (how many sampler warnings its fits logged, e.g. a stalled ladder), ``log``
     (where a failure's cause is), then per peak k = 1.. the posterior mean and 95 %
     interval of center, width, amplitude and area: ``peak{k}_{q}``, ``peak{k}_{q}_lo``,
-    ``peak{k}_{q}_hi``. Written as TSV (atomically) and Parquet. Returns the DataFrame."""
+    ``peak{k}_{q}_hi``. With ``integration`` (results/integration.tsv, one row per group) the
+    members of each group also get ``group_verdict`` (joint | separate | undecided, or the
+    group's error), ``group_delta`` and ``group_delta_se`` (F_joint - sum of separate F, nats).
+    Written as TSV (atomically) and Parquet. Returns the DataFrame."""
     import pandas as pd
 
+    verdicts = None
+    if integration is not None:
+        it = pd.read_csv(integration, sep="\t", dtype={"group": str})
+        verdicts = {str(g): {"verdict": (v if str(st) == STATUS_OK else str(st)),
+                             "delta": d, "delta_se": e}
+                    for g, v, d, e, st in zip(it["group"], it["verdict"], it["delta"],
+                                              it["delta_se"], it["status"])}
     recs = []
     for ip, pp in zip(infos, peaks):
         info = json.loads(Path(ip).read_text(encoding="utf-8"))
@@ -1169,6 +1180,11 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
             r["true_K"] = true_K.get(sid)
         if groups is not None and any(v for v in groups.values()):
             r["group"] = groups.get(sid) or ""
+            if verdicts is not None:
+                v = verdicts.get(r["group"]) if r["group"] else None
+                r["group_verdict"] = "" if v is None else v["verdict"]
+                r["group_delta"] = None if v is None else v["delta"]
+                r["group_delta_se"] = None if v is None else v["delta_se"]
         r.update(free_energy=info.get("free_energy"), free_energy_se=info.get("free_energy_se"),
                  warnings=len(info.get("warnings") or []), log=info.get("log", ""))
         if is_ok(str(info.get("status"))):
@@ -1183,7 +1199,7 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
         recs.append(r)
     df = pd.DataFrame(recs)
     lead = [c for c in ("spectrum", "K", "probability", "noise_sd", "status", "true_K", "group",
-                        "free_energy", "free_energy_se", "warnings", "log") if c in df.columns]
+                        "group_verdict", "group_delta", "group_delta_se", "free_energy", "free_energy_se", "warnings", "log") if c in df.columns]
     npk = max([int(m.group(1)) for c in df.columns if (m := re.match(r"peak(\d+)_", c))] or [0])
     peak_cols = [f"peak{k}_{q}{s}" for k in range(1, npk + 1) for q in _PEAK_QUANTITIES
                  for s in ("", "_lo", "_hi")]
@@ -1192,7 +1208,8 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
         if c in df:
             df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
     for c in df.columns:
-        if c not in ("spectrum", "status", "group", "log", "K", "true_K", "warnings"):
+        if c not in ("spectrum", "status", "group", "group_verdict", "log", "K", "true_K",
+                     "warnings"):
             df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     df["status"] = df["status"].astype(str).map(one_line)
     _write_text(out_tsv, df.to_csv(sep="\t", index=False, float_format="%.6g"))

@@ -5,6 +5,8 @@ rule summarise:
     input:
         info=expand(f"{R}/select/{{id}}.json", id=C.ids),
         peaks=expand(f"{R}/select/{{id}}.tsv", id=C.ids),
+        # the integration groups' verdicts (integrate.smk), when there are groups
+        integration=lambda wildcards: [f"{R}/integration.tsv"] if GROUPS else [],
     output:
         tsv=report(
             f"{R}/summary.tsv",
