@@ -50,6 +50,6 @@ ENV = "../../envs/bayespec.yaml"
 
 
 wildcard_constraints:
-    id=campaign.ID_PATTERN,
+    id=campaign.ENTRY_PATTERN,
     K=r"\d+",
     figure="|".join(campaign.FIGURES),

@@ -32,7 +32,8 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["Record", "FORMATS", "EXTENSIONS", "OPTIONS", "detect_format", "read", "stack_size",
+__all__ = ["Record", "FORMATS", "EXTENSIONS", "OPTIONS", "detect_format", "check_options", "read",
+           "stack_size",
            "check_counts"]
 
 
@@ -129,7 +130,7 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
     return EXTENSIONS.get(Path(path).suffix.lower(), "xy")
 
 
-def _check_options(path: str, fmt: str, options: dict[str, Any]) -> dict[str, Any]:
+def check_options(path: str, fmt: str, options: dict[str, Any]) -> dict[str, Any]:
     given = {k: v for k, v in options.items() if v is not None}
     bad = [k for k in given if k not in OPTIONS[fmt]]
     if bad:
@@ -145,7 +146,7 @@ def read(path: str | Path, fmt: str | None = None, **options: Any) -> Record:
     options (None values are ignored). DataError for bad data, ConfigError for bad options."""
     p = str(path)
     f = detect_format(p, fmt)
-    rec = FORMATS[f](p, **_check_options(p, f, options))
+    rec = FORMATS[f](p, **check_options(p, f, options))
     rec.metadata.setdefault("format", f)
     return rec
 
@@ -159,7 +160,7 @@ def stack_size(path: str | Path, fmt: str | None = None, **options: Any) -> int 
         return None
     from .nexus import nexus_stack_size
 
-    opts = _check_options(p, f, options)
+    opts = check_options(p, f, options)
     return nexus_stack_size(p, nxdata=opts.get("nxdata"))
 
 
