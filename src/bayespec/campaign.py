@@ -542,10 +542,6 @@ class Campaign:
                                                                      str(row["mu"])):
             raise ConfigError(f"{where}: mu: {row['mu']!r}; use transmission, fluorescence or "
                               f"the name of a column of the XDI file")
-        try:
-            preprocessing.check_params(self._preprocess_block(row), f"{where}: preprocess")
-        except ConfigError as e:
-            raise ConfigError(str(e)) from None
         cols = [k for k in ("x_col", "y_col", "sd_col") if row.get(k) is not None]
         if fmt != "columns" and cols:
             raise ConfigError(f"{where}: {', '.join(cols)}: only used with format 'columns' "
@@ -564,6 +560,7 @@ class Campaign:
         if lo is not None and hi is not None and not lo < hi:
             raise ConfigError(f"{where}: roi_min ({lo:g}) must be smaller than roi_max "
                               f"({hi:g})")
+        preprocessing.check_params(self._preprocess_block(row), f"{where}: preprocess")
         tk = row.get("true_K")
         if tk is not None and (not isinstance(tk, int) or tk < 0):
             raise ConfigError(f"{where}: true_K: must be an integer >= 0, got {tk!r}")
