@@ -288,6 +288,11 @@ def test_nexus_bad_datasets_name_the_path(tmp_path):
         g.attrs["NX_class"] = "NXentry"
         g.create_group("data").attrs["NX_class"] = "NXdata"
     _raises(s, "/entry/data: NXdata group has no 'signal' attribute")
+    u = write_nexus(tmp_path / "strings.nxs", Y, X)
+    with h5py.File(u, "a") as f:
+        del f["entry/data/counts"]
+        f["entry/data/counts"] = np.array([b"1.0", b"n/a"] * 20 + [b"2"])
+    _raises(u, "/entry/data/counts: not numeric")
     t = tmp_path / "text.nxs"
     t.write_text("not hdf5\n")
     _raises(t, "cannot open as HDF5")

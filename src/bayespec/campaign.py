@@ -892,7 +892,8 @@ def read_columns(path: str | os.PathLike, x_col: str | int, y_col: str | int,
             arr = arr[::-1]
     arr = np.ascontiguousarray(arr)
     return Spectrum(x=arr[:, 0].copy(), y=arr[:, 1].copy(),
-                    sd=arr[:, 2].copy() if arr.shape[1] == 3 else None, path=p)
+                    sd=arr[:, 2].copy() if arr.shape[1] == 3 else None, path=p,
+                    reversed=bool(len(x) >= 2 and x[1] < x[0]))
 
 
 def read_source(path: str | os.PathLike, params: Mapping):
