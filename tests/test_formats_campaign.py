@@ -85,6 +85,9 @@ def test_manifest_expands_the_stack(tmp_path, in_root):
                                         "results/formats/fits/series@2/K2.zarr",
                                         "results/formats/fits/series@2/K3.zarr"]
     assert c.true_K()["series@0"] == 2
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "spectra.schema.yaml").read_text())
+    assert campaign.FORMATS == tuple(readers.FORMATS) == tuple(
+        schema["properties"]["format"]["enum"])
     assert campaign.entry_name("series@12") == "series[12]" and campaign.entry_name("a.1") == "a.1"
     import re
 

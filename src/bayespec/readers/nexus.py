@@ -90,7 +90,7 @@ def _find_nxdata(f, p: str, nxdata: str | None):
     for level in ("NXentry", "NXdata"):
         name = grp.attrs.get("default")
         if name is not None:
-            grp = _child(grp, _text(name), grp.name.rstrip("/"), p)
+            grp = _child(grp, _text(name), grp.name, p)
             continue
         subs = [g for g in grp.values() if isinstance(g, h5py.Group) and _nx_class(g) == level]
         if not subs:
