@@ -44,7 +44,8 @@ from .io import parse_cell, read_text
 from .store import _dumps, _json_default, _sibling
 
 __all__ = [
-    "ID_PATTERN", "ENTRY_PATTERN", "entry_name", "STATUS_OK", "STAGES", "FORMATS", "NORMALISATIONS", "GPU_BACKENDS", "FIGURES",
+    "ID_PATTERN", "ENTRY_PATTERN", "entry_name", "STATUS_OK", "STAGES", "FORMATS",
+    "NORMALISATIONS", "GPU_BACKENDS", "FIGURES",
     "MANIFEST_COLUMNS", "REPLACE_WHOLE", "Campaign", "load_manifest", "replace_whole",
     "schema_error_message", "demo_curve", "write_demo_csv", "read_columns", "read_source",
     "ingest", "preprocess", "fit_one", "select", "summarise", "spectrum_figures",
@@ -747,7 +748,10 @@ def _stack_indices(sel: Any, size: int | None, where: str) -> list[int]:
         if m is None:
             raise ConfigError(f"{where}: index: {sel!r}; give row numbers from 0 like 3, 0-9 or "
                               f"0,4,8 (empty = every row)")
-        lo, hi = (int(m.group(1)), int(m.group(2))) if m.group(3) is None else (int(m.group(3)),) * 2
+        if m.group(3) is None:
+            lo, hi = int(m.group(1)), int(m.group(2))
+        else:
+            lo = hi = int(m.group(3))
         if hi < lo:
             raise ConfigError(f"{where}: index: range {part!r} is empty")
         out += range(lo, hi + 1)

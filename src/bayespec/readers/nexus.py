@@ -238,8 +238,8 @@ def read_nexus(path: str, index: int | None = None, nxdata: str | None = None) -
                 ds_name = {"signal": sig.name, "axis": xds.name if xds is not None else "",
                            "errors": meta.get("errors", "")}[name]
                 raise DataError(f"{p}: {ds_name}{row if name != 'axis' else ''}: element "
-                                f"{int(bad[0])} is {float(arr[bad[0]])!r} (NaN or inf); mask or remove "
-                                f"it (crop with roi_min/roi_max if it is at an end)")
+                                f"{int(bad[0])} is {float(arr[bad[0]])!r} (NaN or inf); mask "
+                                f"or remove it (crop with roi_min/roi_max if it is at an end)")
         if sd is not None and np.any(sd <= 0):
             k = int(np.flatnonzero(sd <= 0)[0])
             raise DataError(f"{p}: {meta['errors']}{row}: element {k}: sd must be > 0, got "
