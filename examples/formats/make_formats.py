@@ -65,7 +65,8 @@ def xdi(out: Path) -> None:
     head = ["# XDI/1.0 bayespec/0.1", "# Column.1: energy eV", "# Column.2: i0",
             "# Column.3: itrans", "# Element.symbol: Cu", "# Element.edge: K",
             "# Mono.d_spacing: 3.13553", "# Scan.start_time: 2024-01-01T00:00:00", "# ///",
-            "# bayespec example: pre-edge Gaussian (amplitude 0.15, 8976 eV, sd 0.5 eV) on mu = 0.3,",
+            "# bayespec example: pre-edge Gaussian (amplitude 0.15, 8976 eV, sd 0.5 eV) "
+            "on mu = 0.3,",
             "# noise sd 0.005 from default_rng(23); mu = ln(i0/itrans)", "#----",
             "# energy i0 itrans"]
     body = "".join(f"{float(a)!r} {float(b)!r} {float(c)!r}\n" for a, b, c in zip(e, i0, it))
