@@ -1,11 +1,12 @@
 """The mixed-format campaign (config/formats.yaml: a CSV, an .xye, an XDI and a 3-pattern NeXus
 stack from examples/formats/) run end-to-end with Snakemake as a user runs it, with reduced
-sweeps; then bad files added to the finished campaign fail only their own spectra.
+sweeps; then a truncated HDF5 file added to the finished campaign fails only its spectrum.
 
 Checked: the summary has every entry, the stack's as series[0..2]; every spectrum selects the
-K its file was generated with; the stores record the reader's metadata and the preprocessing
-steps; a truncated HDF5 file and an XDI without the columns its mu needs are reported in the
-summary naming the file, and the other spectra are neither refitted nor changed.
+K its file was generated with, and the generated peak centers lie within 4 posterior sd; the
+stores record the reader's metadata and the preprocessing steps; the truncated file is reported
+in the summary naming the file, and the other spectra are neither refitted nor changed. (Other
+bad files fail their ingest alike: tests/test_readers.py, tests/test_formats_campaign.py.)
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def summary(wd: Path) -> pd.DataFrame:
     return pd.read_csv(wd / "results" / "formats" / "summary.tsv", sep="\t")
 
 
+@pytest.mark.slow
 def test_every_entry_is_fitted_with_its_true_K(formats):
     s = summary(formats)
     assert list(s["spectrum"]) == SPECTRA
@@ -67,6 +69,7 @@ def test_every_entry_is_fitted_with_its_true_K(formats):
         assert abs(q.loc[sid, c] - true) < 4 * sd, (sid, k, q.loc[sid, c], sd)
 
 
+@pytest.mark.slow
 def test_stores_record_reading_and_preprocessing(formats):
     import xarray as xr
 
@@ -83,26 +86,23 @@ def test_stores_record_reading_and_preprocessing(formats):
     assert json.loads(ds.attrs["preprocessing"]) == [] and ds.attrs["format"] == "xdi"
 
 
-def test_bad_files_fail_only_their_spectra(formats, tmp_path):
+@pytest.mark.slow
+def test_truncated_hdf5_fails_only_its_spectrum(formats, tmp_path):
     wd = tmp_path / "bad"
     shutil.copytree(formats, wd, symlinks=True)  # finished campaign + Snakemake's metadata
     d = wd / "data"
     d.mkdir()
     raw = (wd / "examples" / "formats" / "series.nxs").read_bytes()
     (d / "cut.nxs").write_bytes(raw[: len(raw) // 2])
-    xdi = (wd / "examples" / "formats" / "cu.xdi").read_text()
-    (d / "nofluor.xdi").write_text(xdi)
     with open(wd / "config" / "formats.tsv", "a") as fh:
         fh.write("cut\tdata/cut.nxs\t\t\t\t\t\t\t2\n")
-        fh.write("nofluor\tdata/nofluor.xdi\t\tfluorescence\t\t\t\t\t1\n")
     fits = wd / "results" / "formats" / "fits"
     before = {p: p.stat().st_mtime_ns for p in fits.rglob("*") if p.is_file()}
     out = check(snakemake(wd, *RUN, "--keep-going"))
     s = summary(wd).set_index("spectrum")
     assert s.loc["cut", "status"].startswith("error: data/cut.nxs: cannot open as HDF5")
-    assert s.loc["nofluor", "status"].startswith(
-        "error: data/nofluor.xdi: line 2: no column 'ifluor' (mu fluorescence)")
-    assert "8 spectra, 2 failed" in out
+    assert "truncated" in s.loc["cut", "status"] and pd.isna(s.loc["cut", "K"])
+    assert "7 spectra, 1 failed" in out and "cut" in out
     ref = summary(formats).set_index("spectrum")
     pd.testing.assert_frame_equal(s.loc[SPECTRA, ref.columns], ref, check_dtype=False)
     assert all(p.stat().st_mtime_ns == t for p, t in before.items())  # nothing refitted
