@@ -44,7 +44,8 @@ from .io import parse_cell, read_text
 from .store import _dumps, _json_default, _sibling
 
 __all__ = [
-    "ID_PATTERN", "STATUS_OK", "STAGES", "FORMATS", "NORMALISATIONS", "GPU_BACKENDS", "FIGURES",
+    "ID_PATTERN", "ENTRY_PATTERN", "entry_name", "STATUS_OK", "STAGES", "FORMATS",
+    "NORMALISATIONS", "GPU_BACKENDS", "FIGURES",
     "MANIFEST_COLUMNS", "REPLACE_WHOLE", "Campaign", "load_manifest", "replace_whole",
     "schema_error_message", "demo_curve", "write_demo_csv", "read_columns", "read_source",
     "ingest", "preprocess", "fit_one", "select", "summarise", "spectrum_figures",
@@ -57,9 +58,12 @@ log = logging.getLogger("bayespec.campaign")
 #: spectrum ids become file names: a letter or digit, then letters, digits, ``_ . -``
 ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 _ID_RE = re.compile(ID_PATTERN)
+#: a file key: an id, or ``id@index`` for row ``index`` of a stack file (shown as ``id[index]``;
+#: brackets are glob characters in shells and Python's glob, '@' is in no id)
+ENTRY_PATTERN = ID_PATTERN + r"(?:@\d+)?"
 STATUS_OK = "ok"
 STAGES = ("ingest", "preprocess", "fit", "select")
-FORMATS = ("xy", "columns")
+FORMATS = ("xy", "columns", "diffraction", "xdi", "nexus")  # = bayespec.readers.FORMATS
 NORMALISATIONS = ("none", "max", "area")
 #: sampler backends that run on a GPU: their fit jobs declare a ``gpu`` resource
 GPU_BACKENDS = ("cupy",)
@@ -68,10 +72,13 @@ FIGURES = ("fit", "free_energy", "noise", "positions", "swap")
 #: manifest columns the workflow reads; any other column is kept as metadata
 MANIFEST_COLUMNS = ("id", "path", "format", "x_col", "y_col", "sd_col", "roi_min", "roi_max",
                     "x_units", "y_units", "group", "K", "shape", "priors", "noise_sd", "seed",
-                    "true_K")
-_INT_COLS = ("seed", "true_K")
-_FLOAT_COLS = ("roi_min", "roi_max", "noise_sd")
-_INT_OR_STR_COLS = ("K", "x_col", "y_col", "sd_col")
+                    "true_K", "mu", "index", "nxdata", "binding_energy", "bin", "subtract",
+                    "normalise")
+#: manifest columns that override the config's preprocess block for one spectrum
+_PREPROCESS_COLS = ("roi_min", "roi_max", "binding_energy", "bin", "subtract", "normalise")
+_INT_COLS = ("seed", "true_K", "bin")
+_FLOAT_COLS = ("roi_min", "roi_max", "noise_sd", "binding_energy")
+_INT_OR_STR_COLS = ("K", "x_col", "y_col", "sd_col", "index")
 _PEAK_QUANTITIES = ("center", "width", "amplitude", "area")
 _SELECTION_COLUMNS = ["K", "free_energy", "free_energy_se", "noise_sd", "probability"]
 
@@ -428,8 +435,43 @@ class Campaign:
         for (_, rec), line in zip(manifest.iterrows(), lines):
             row = {k: (None if _isnull(v) else v) for k, v in rec.items()}
             c._check_row(row, line, seen)
-            c.rows[row["id"]] = row
+            c.rows.update(c._entries(row, line))
         return c
+
+    def _entries(self, row: dict, line: int) -> dict[str, dict]:
+        """The manifest entries of one row, by file key: the row itself, or for a stack file
+        (a NeXus 2-D signal) one entry per selected row ``index``: key ``id@index``, shown as
+        ``id[index]``. A stack that cannot be opened now stays one entry, so its ingest job
+        reports the error and only that spectrum fails."""
+        from . import readers
+
+        rid = row["id"]
+        where = f"{self.manifest_path}: line {line} (id {rid!r})"
+        fmt = row["_format"]
+        sel = row.get("index")
+        size = None
+        if fmt == "nexus" and Path(str(row["path"])).exists():
+            try:
+                size = readers.stack_size(row["path"], fmt, nxdata=row.get("nxdata"))
+            except DataError as e:
+                log.warning("%s: cannot open the file to list its spectra (%s); its ingest "
+                            "will fail", where, e)
+                if sel is None:
+                    return {rid: row}
+            if size is None and sel is not None:
+                raise ConfigError(f"{where}: index: {sel!r} given but {row['path']} holds one "
+                                  f"spectrum (a 1-D signal); clear the index")
+        elif sel is not None and fmt != "nexus":
+            raise ConfigError(f"{where}: index: only used with stack files (format nexus); "
+                              f"clear it")
+        if size is None and sel is None:
+            return {rid: row}
+        idx = _stack_indices(sel, size, where)
+        out = {}
+        for i in idx:
+            e = dict(row, id=f"{rid}[{i}]", _index=i, _stack=rid)
+            out[f"{rid}@{i}"] = e
+        return out
 
     def _check_config(self) -> None:
         from .config import parse_fit_config
@@ -488,14 +530,24 @@ class Campaign:
             else:
                 hint = f" (paths are relative to the working directory {Path.cwd()})"
             raise ConfigError(f"{where}: path: {path} does not exist{hint}")
-        fmt = row.get("format") or "xy"
-        if fmt not in FORMATS:
-            raise ConfigError(f"{where}: format: {fmt!r}; choose one of {', '.join(FORMATS)}")
+        from . import preprocessing, readers
+
+        try:
+            fmt = readers.detect_format(path, row.get("format"))
+            readers.check_options(str(path), fmt, {k: row.get(k) for k in ("mu", "nxdata")})
+        except ConfigError as e:
+            raise ConfigError(f"{where}: {e}") from None
+        row["_format"] = fmt
+        if row.get("mu") is not None and str(row["mu"]).lower() not in (
+                "transmission", "fluorescence") and not re.fullmatch(r"[A-Za-z_]\w*",
+                                                                     str(row["mu"])):
+            raise ConfigError(f"{where}: mu: {row['mu']!r}; use transmission, fluorescence or "
+                              f"the name of a column of the XDI file")
         cols = [k for k in ("x_col", "y_col", "sd_col") if row.get(k) is not None]
-        if fmt == "xy" and cols:
+        if fmt != "columns" and cols:
             raise ConfigError(f"{where}: {', '.join(cols)}: only used with format 'columns' "
-                              f"(format 'xy' reads the columns x, y[, sd] in order); set "
-                              f"format to columns or clear them")
+                              f"(format {fmt!r} reads its own columns); set format to columns "
+                              f"or clear them")
         if fmt == "columns":
             for k in ("x_col", "y_col"):
                 if row.get(k) is None:
@@ -509,6 +561,7 @@ class Campaign:
         if lo is not None and hi is not None and not lo < hi:
             raise ConfigError(f"{where}: roi_min ({lo:g}) must be smaller than roi_max "
                               f"({hi:g})")
+        preprocessing.check_params(self._preprocess_block(row), f"{where}: preprocess")
         tk = row.get("true_K")
         if tk is not None and (not isinstance(tk, int) or tk < 0):
             raise ConfigError(f"{where}: true_K: must be an integer >= 0, got {tk!r}")
@@ -606,18 +659,26 @@ class Campaign:
         """What ingest needs besides the file: format, columns, units and the row as metadata."""
         r = self.rows[sid]
         meta = {k: v for k, v in r.items() if not k.startswith("_") and v is not None}
-        return {"spectrum": sid, "format": r.get("format") or "xy",
+        return {"spectrum": r["id"], "format": r.get("_format") or r.get("format") or "xy",
                 "x_col": r.get("x_col"), "y_col": r.get("y_col"), "sd_col": r.get("sd_col"),
+                "mu": r.get("mu"), "nxdata": r.get("nxdata"), "index": r.get("_index"),
                 "x_units": r.get("x_units") or "", "y_units": r.get("y_units") or "",
                 "metadata": meta}
 
+    def _preprocess_block(self, row: dict) -> dict:
+        """The config's preprocess block with the row's own preprocessing columns over it."""
+        p = json.loads(json.dumps(self.config.get("preprocess") or {}))
+        p.update({k: row[k] for k in _PREPROCESS_COLS if row.get(k) is not None})
+        return p
+
     def preprocess_params(self, sid: str) -> dict:
+        """The preprocessing keys of one spectrum (bayespec.preprocessing.KEYS, defaults filled
+        in): the config's preprocess block, overridden by the manifest row's columns."""
+        from .preprocessing import check_params
+
         r = self.rows[sid]
-        p = dict(self.config.get("preprocess") or {})
-        return {"spectrum": sid, "roi_min": r.get("roi_min"), "roi_max": r.get("roi_max"),
-                "bin": int(p.get("bin", 1)), "normalise": p.get("normalise", "none"),
-                "subtract": p.get("subtract", "none"), "edge_points": int(p.get("edge_points", 5)),
-                "min_points": int(p.get("min_points", 10))}
+        p = check_params(self._preprocess_block(r), f"{self.manifest_path}: id {r['id']!r}")
+        return {"spectrum": r["id"], **p}
 
     def source(self, sid: str) -> str:
         return str(self.rows[sid]["path"])
@@ -673,6 +734,40 @@ def _K_value(v: Any) -> Any:
         parts = [p.strip() for p in v.split(",") if p.strip()]
         return [int(p) if re.fullmatch(r"\d+", p) else p for p in parts]
     return v
+
+
+def _stack_indices(sel: Any, size: int | None, where: str) -> list[int]:
+    """Rows of a stack picked by a manifest ``index`` cell: empty = all ``size`` rows, ``3``,
+    ``0-9`` (inclusive) or ``0,4,8``; ConfigError naming ``where`` for a bad or out-of-range
+    pick (unchecked when the size is unknown)."""
+    if sel is None:
+        return list(range(int(size or 0)))
+    out: list[int] = []
+    for part in str(sel).split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)|(\d+)", part)
+        if m is None:
+            raise ConfigError(f"{where}: index: {sel!r}; give row numbers from 0 like 3, 0-9 or "
+                              f"0,4,8 (empty = every row)")
+        if m.group(3) is None:
+            lo, hi = int(m.group(1)), int(m.group(2))
+        else:
+            lo = hi = int(m.group(3))
+        if hi < lo:
+            raise ConfigError(f"{where}: index: range {part!r} is empty")
+        out += range(lo, hi + 1)
+    dup = sorted({i for i in out if out.count(i) > 1})
+    if dup:
+        raise ConfigError(f"{where}: index: row(s) {dup} picked twice")
+    if size is not None and max(out) >= size:
+        raise ConfigError(f"{where}: index: row {max(out)} is out of range; the stack has rows "
+                          f"0..{size - 1}")
+    return out
+
+
+def entry_name(key: str) -> str:
+    """How a file key is shown: ``id@3`` -> ``id[3]``; other keys unchanged."""
+    return re.sub(r"@(\d+)$", r"[\1]", str(key))
 
 
 # ============================================================================ demo data
@@ -802,17 +897,19 @@ def read_columns(path: str | os.PathLike, x_col: str | int, y_col: str | int,
             arr = arr[::-1]
     arr = np.ascontiguousarray(arr)
     return Spectrum(x=arr[:, 0].copy(), y=arr[:, 1].copy(),
-                    sd=arr[:, 2].copy() if arr.shape[1] == 3 else None, path=p)
+                    sd=arr[:, 2].copy() if arr.shape[1] == 3 else None, path=p,
+                    reversed=bool(len(x) >= 2 and x[1] < x[0]))
 
 
 def read_source(path: str | os.PathLike, params: Mapping):
-    """Read one manifest spectrum by its ``format`` (xy: bayespec.io.read_spectrum; columns:
-    :func:`read_columns`)."""
-    from .io import read_spectrum
+    """Read one manifest spectrum with :func:`bayespec.readers.read`: its ``format`` (empty: by
+    extension) and that format's options from ``params`` (x_col/y_col/sd_col, mu, nxdata,
+    index). Returns a :class:`bayespec.readers.Record`."""
+    from . import readers
 
-    if (params.get("format") or "xy") == "columns":
-        return read_columns(path, params["x_col"], params["y_col"], params.get("sd_col"))
-    return read_spectrum(path)
+    fmt = readers.detect_format(path, params.get("format"))
+    opts = {k: params.get(k) for k in readers.OPTIONS[fmt]}
+    return readers.read(path, fmt, **opts)
 
 
 def _sha256(path: str | os.PathLike) -> str:
@@ -843,14 +940,21 @@ def ingest(source: str | os.PathLike, out: str | os.PathLike, params: Mapping,
     data = {"y": ("x", spec.y)}
     if spec.sd is not None:
         data["sd"] = ("x", spec.sd)
+    # the manifest's units win over the file's (a file may state none or a wrong one)
+    x_units = params.get("x_units") or spec.x_units
+    y_units = params.get("y_units") or spec.y_units
     ds = xr.Dataset(data, coords={"x": spec.x}, attrs={
         "status": STATUS_OK, "spectrum": sid, "source": str(source), "sha256": digest,
-        "format": params.get("format") or "xy", "n_points": int(spec.n),
-        "x_units": params.get("x_units", ""), "y_units": params.get("y_units", ""),
-        "metadata": _dumps(params.get("metadata") or {}), "created_by": f"bayespec {__version__}",
+        "format": spec.metadata.get("format", params.get("format") or "xy"),
+        "n_points": int(spec.n), "x_units": x_units, "y_units": y_units,
+        "axis_reversed": bool(spec.reversed),
+        "metadata": _dumps(params.get("metadata") or {}),
+        "file_metadata": _dumps(spec.metadata), "created_by": f"bayespec {__version__}",
     })
-    ds["x"].attrs["units"] = params.get("x_units", "")
-    ds["y"].attrs["units"] = params.get("y_units", "")
+    if params.get("index") is not None:
+        ds.attrs["index"] = int(params["index"])
+    ds["x"].attrs["units"] = x_units
+    ds["y"].attrs["units"] = y_units
     write_dataset_atomic(ds, out)
     log.info("%s: ingested %d points from %s (x %.6g .. %.6g)%s", sid, spec.n, source,
              spec.x[0], spec.x[-1], " with an sd column" if spec.sd is not None else "")
@@ -879,58 +983,25 @@ def _propagate(src: str | os.PathLike, out: str | os.PathLike, sid: str, **extra
 
 def preprocess(src: str | os.PathLike, out: str | os.PathLike, params: Mapping,
                log_path: str | None = None) -> str:
-    """Crop to the region of interest [roi_min, roi_max], bin by an integer factor (means of
-    ``bin`` neighbouring points; sd combined), normalise (none | max: divide by max |y| | area:
-    by the trapezoid area of |y|) and check at least ``min_points`` remain. Upstream markers are
-    copied on; too few points writes a marker. Returns the status."""
+    """Apply the preprocessing steps of :mod:`bayespec.preprocessing` (binding energy, crop to
+    [roi_min, roi_max], bin, subtract a linear or Shirley background, normalise) and check at
+    least ``min_points`` remain. The attrs record every step (``preprocessing``: JSON list in
+    order) and the classic keys roi_min, roi_max, bin, normalise, subtract, subtracted_line,
+    scale, n_points; a subtracted background is kept as the variable ``background``. Upstream
+    markers are copied on; a step that fails writes a marker. Returns the status."""
+    from . import preprocessing
+
     sid = params.get("spectrum", Path(out).stem)
     if not is_ok(read_status(src)):
         return _propagate(src, out, sid)
     ds = _open_dataset(src)
-    x = np.asarray(ds["x"], dtype=float)
-    y = np.asarray(ds["y"], dtype=float)
-    sd = np.asarray(ds["sd"], dtype=float) if "sd" in ds else None
-    lo, hi = params.get("roi_min"), params.get("roi_max")
-    keep = np.ones(x.size, bool)
-    if lo is not None:
-        keep &= x >= float(lo)
-    if hi is not None:
-        keep &= x <= float(hi)
-    x, y = x[keep], y[keep]
-    sd = sd[keep] if sd is not None else None
-    b = int(params.get("bin", 1) or 1)
-    if b > 1:
-        m = (x.size // b) * b
-        x = x[:m].reshape(-1, b).mean(axis=1)
-        y = y[:m].reshape(-1, b).mean(axis=1)
-        if sd is not None:
-            sd = np.sqrt((sd[:m].reshape(-1, b) ** 2).sum(axis=1)) / b
-    sub = params.get("subtract", "none") or "none"
-    edge = int(params.get("edge_points", 5))
-    line = (0.0, 0.0)
-    if sub == "linear" and x.size >= 2 * edge:
-        # the straight line through the mean points of the first and last `edge` points; a
-        # parametric background inside the model (fit.model.background) is the Bayesian choice
-        xa, xb = x[:edge].mean(), x[-edge:].mean()
-        ya, yb = y[:edge].mean(), y[-edge:].mean()
-        slope = (yb - ya) / (xb - xa)
-        line = (float(ya - slope * xa), float(slope))
-        y = y - (line[0] + line[1] * x)
-    norm = params.get("normalise", "none") or "none"
-    scale = 1.0
-    if norm == "max" and x.size:
-        scale = float(np.max(np.abs(y))) or 1.0
-    elif norm == "area" and x.size > 1:
-        scale = float(np.sum(0.5 * (np.abs(y[1:]) + np.abs(y[:-1])) * np.diff(x))) or 1.0
-    y = y / scale
-    sd = sd / scale if sd is not None else None
-    need = int(params.get("min_points", 10))
-    if x.size < need:
-        roi = f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
-        msg = (f"{ds.attrs.get('source', src)}: region of interest {roi} with bin {b} leaves "
-               f"{x.size} point(s), fewer than preprocess.min_points = {need}; widen roi_min/"
-               f"roi_max in the manifest")
-        status = _error_status(DataError(msg))
+    source = str(ds.attrs.get("source", src))
+    try:
+        (x, y, sd), bg, steps, p = preprocessing.run(
+            np.asarray(ds["x"], dtype=float), np.asarray(ds["y"], dtype=float),
+            np.asarray(ds["sd"], dtype=float) if "sd" in ds else None, params, source)
+    except DataError as e:
+        status = _error_status(e)
         log.error("%s: %s", sid, status)
         write_marker(out, status, spectrum=sid, stage="preprocess", log=log_path)
         return status
@@ -939,16 +1010,25 @@ def preprocess(src: str | os.PathLike, out: str | os.PathLike, params: Mapping,
     data = {"y": ("x", y)}
     if sd is not None:
         data["sd"] = ("x", sd)
+    if bg is not None:
+        data["background"] = ("x", bg)
+    line = next(([s["intercept"], s["slope"]] for s in steps if s.get("kind") == "linear"),
+                [0.0, 0.0])
+    scale = next((s["scale"] for s in steps if s["step"] == "normalise"), 1.0)
+    lo, hi = p["roi_min"], p["roi_max"]
     attrs = dict(ds.attrs)
     attrs.update({"roi_min": "" if lo is None else float(lo),
-                  "roi_max": "" if hi is None else float(hi), "bin": b, "normalise": norm,
-                  "subtract": sub, "subtracted_line": list(line), "scale": scale, "n_points": int(x.size)})
+                  "roi_max": "" if hi is None else float(hi), "bin": int(p["bin"]),
+                  "normalise": p["normalise"], "subtract": p["subtract"],
+                  "subtracted_line": line, "scale": scale, "n_points": int(x.size),
+                  "preprocessing": _dumps(steps)})
     new = xr.Dataset(data, coords={"x": x}, attrs=attrs)
     for v in ("x", "y"):
         new[v].attrs.update(ds[v].attrs)
     write_dataset_atomic(new, out)
-    log.info("%s: %d points after ROI %s..%s, bin %d, normalise %s", sid, x.size, lo, hi, b,
-             norm)
+    log.info("%s: %d points after %s", sid, x.size,
+             ", ".join(s["step"] + (f" {s['kind']}" if "kind" in s else "") for s in steps)
+             or "no preprocessing")
     return STATUS_OK
 
 
@@ -1173,7 +1253,7 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
     for ip, pp in zip(infos, peaks):
         info = json.loads(Path(ip).read_text(encoding="utf-8"))
         sid = info["spectrum"]
-        r: dict[str, Any] = {"spectrum": sid, "K": info.get("K"),
+        r: dict[str, Any] = {"spectrum": entry_name(sid), "K": info.get("K"),
                              "probability": info.get("probability"),
                              "noise_sd": info.get("noise_sd"), "status": info.get("status")}
         if true_K is not None:

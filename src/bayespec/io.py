@@ -30,6 +30,7 @@ class Spectrum:
     y: np.ndarray
     sd: np.ndarray | None
     path: str
+    reversed: bool = False  # the file's axis was decreasing and was reversed to increasing
 
     @property
     def n(self) -> int:
@@ -91,10 +92,27 @@ def parse_cell(p: str, lineno: int, col: int, cell: str, name: str | None = None
     return v
 
 
+#: extensions read by this module's column parser; every other format is in bayespec.readers
+TEXT_EXTENSIONS = (".csv", ".tsv", ".txt", ".dat")
+
+
 def read_spectrum(path: str | Path) -> Spectrum:
-    """Read a 2- or 3-column spectrum file; raise DataError (one line) on any problem."""
-    p = str(path)
-    text = read_text(path)
+    """Read a spectrum file; raise DataError (one line) on any problem.
+
+    ``.csv``/``.tsv``/``.txt``/``.dat`` and unknown extensions: 2 or 3 text columns (this
+    module); ``.xy``/``.xye``/``.chi`` (diffraction), ``.xdi`` (XAS, mu from a mu column) and
+    ``.nxs``/``.h5``/``.hdf5`` (NeXus NXdata, 1-D signal) through :mod:`bayespec.readers`."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TEXT_EXTENSIONS:
+        from .readers import EXTENSIONS, read
+
+        if suffix in EXTENSIONS:
+            return read(path).to_spectrum()
+    return parse_columns(str(path), read_text(path))
+
+
+def parse_columns(p: str, text: str) -> Spectrum:
+    """Parse the text of a 2- or 3-column file named ``p`` (see the module docstring)."""
     delim: str | None = None
     delim_line = 0
     ncol, ncol_line = 0, 0
@@ -150,27 +168,38 @@ def read_spectrum(path: str | Path) -> Spectrum:
         raise DataError(f"{p}: no data rows (file {what}); expected numeric columns x, y[, sd]")
 
     arr = np.asarray(rows, dtype=np.float64)
-    x = arr[:, 0]
-    first: dict[float, int] = {}
-    for xi, li in zip(x.tolist(), lines):
-        if xi in first:
-            raise DataError(f"{p}: lines {first[xi]} and {li}: duplicated x = {xi!r}; average "
-                            f"or remove one of the points")
-        first[xi] = li
-    if len(x) >= 2:
-        increasing = x[1] > x[0]
-        dx = np.diff(x)
-        bad = np.flatnonzero(dx < 0 if increasing else dx > 0)
-        if bad.size:
-            k = int(bad[0])
-            order = "increasing" if increasing else "decreasing"
-            raise DataError(f"{p}: line {lines[k + 1]}: x = {x[k + 1]!r} breaks the {order} order "
-                            f"(previous x = {x[k]!r} on line {lines[k]}); sort the rows by x")
-        if not increasing:
-            arr = arr[::-1]
+    rev = check_axis(p, arr[:, 0], [f"line {li}" for li in lines])
+    if rev:
+        arr = arr[::-1]
     arr = np.ascontiguousarray(arr)
     sd = arr[:, 2].copy() if ncol == 3 else None
-    return Spectrum(x=arr[:, 0].copy(), y=arr[:, 1].copy(), sd=sd, path=p)
+    return Spectrum(x=arr[:, 0].copy(), y=arr[:, 1].copy(), sd=sd, path=p, reversed=rev)
+
+
+def check_axis(p: str, x: np.ndarray, where: list[str]) -> bool:
+    """Check that axis ``x`` (shape (n,)) is strictly monotone; ``where[i]`` names point i in
+    messages ("line 12", "index 5"). Returns True when it is decreasing (the caller reverses
+    it); DataError naming the file and both places for a duplicate or an out-of-order x."""
+    first: dict[float, int] = {}
+    for i, xi in enumerate(x.tolist()):
+        if xi in first:
+            a, b = where[first[xi]], where[i]
+            both = (f"lines {a[5:]} and {b[5:]}" if a.startswith("line ") and b.startswith("line ")
+                    else f"{a} and {b}")
+            raise DataError(f"{p}: {both}: duplicated x = {xi!r}; average or remove one of the "
+                            f"points")
+        first[xi] = i
+    if len(x) < 2:
+        return False
+    increasing = bool(x[1] > x[0])
+    dx = np.diff(x)
+    bad = np.flatnonzero(dx < 0 if increasing else dx > 0)
+    if bad.size:
+        k = int(bad[0])
+        order = "increasing" if increasing else "decreasing"
+        raise DataError(f"{p}: {where[k + 1]}: x = {x[k + 1]!r} breaks the {order} order "
+                        f"(previous x = {x[k]!r} at {where[k]}); sort the points by x")
+    return not increasing
 
 
 def _is_name(cell: str) -> bool:

@@ -46,7 +46,7 @@ except BayespecError as e:
 
 # batch jobs (config batch_size > 1): the per-spectrum rules of those stages then match no id
 BATCHES = batching.plan(C) if batching.batch_size(C) > 1 else {}
-SINGLE_ID = "(?!)" if BATCHES else campaign.ID_PATTERN
+SINGLE_ID = "(?!)" if BATCHES else campaign.ENTRY_PATTERN
 
 R = C.results  # output root
 L = C.logs  # log root
@@ -54,6 +54,6 @@ ENV = "../../envs/bayespec.yaml"
 
 
 wildcard_constraints:
-    id=campaign.ID_PATTERN,
+    id=campaign.ENTRY_PATTERN,
     K=r"\d+",
     figure="|".join(campaign.FIGURES),
