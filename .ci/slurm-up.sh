@@ -47,11 +47,11 @@ cpus=$(nproc --all)
 # the memory slurmd itself measures (a larger RealMemory would make the node INVALID)
 mem=$(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
 [[ -n $mem ]] || die "slurmd -C did not report RealMemory"
-ctl_host=$(hostname -s)
+ctl_host=$(hostname -s)  # slurmctld insists on its own host name; the address avoids DNS
 cat >"$CONF.tmp" <<EOF
-$MARK; rewritten on every start
+$MARK
 ClusterName=bayespec-local
-SlurmctldHost=$ctl_host
+SlurmctldHost=$ctl_host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -81,7 +81,8 @@ SlurmdPort=6818
 NodeName=localhost NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem Gres=gpu:1 State=UNKNOWN
 PartitionName=local Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
-mv "$CONF.tmp" "$CONF"
+changed=0
+if cmp -s "$CONF.tmp" "$CONF"; then rm "$CONF.tmp"; else mv "$CONF.tmp" "$CONF"; changed=1; fi
 # a GRES without a device file makes the node INVALID; /dev/null stands in for the GPU
 cat >/etc/slurm/gres.conf <<EOF
 $MARK
@@ -108,6 +109,8 @@ munge -n </dev/null | unmunge >/dev/null || die "munge does not work"
 # --- SLURM daemons
 if ! alive "$DIR/run/slurmctld.pid"; then
     slurmctld || die "slurmctld did not start (see $DIR/log/slurmctld.log)"
+elif ((changed)); then
+    scontrol reconfigure || die "scontrol reconfigure failed (see $DIR/log/slurmctld.log)"
 fi
 if ! alive "$DIR/run/slurmd.pid"; then
     slurmd -N localhost || die "slurmd did not start (see $DIR/log/slurmd.log)"

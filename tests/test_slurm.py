@@ -53,7 +53,7 @@ def _cluster_answers() -> bool:
     return ping.returncode == 0 and "UP" in ping.stdout
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: set up before (and skipped without) `demo`
 def slurm_cluster():
     """The single-node cluster of .ci/slurm-up.sh, stopped again if this fixture started it."""
     if os.geteuid() != 0:
@@ -88,7 +88,7 @@ def _slurm_records(job_ids: list[str]) -> dict[str, tuple[str, str]]:
 def test_demo_campaign_through_slurm_equals_local_run(slurm_cluster, demo, tmp_path):
     wd = make_workdir(tmp_path / "slurm")
     t0 = time.perf_counter()
-    out = check(snakemake(wd, *PROFILE, "results/summary.tsv", timeout=900))
+    out = check(snakemake(wd, "results/summary.tsv", *PROFILE, timeout=900))
     print(f"demo campaign (reduced sweeps) through SLURM: {time.perf_counter() - t0:.0f} s")
     assert "5 spectra, 0 failed" in out, out[-3000:]
 
