@@ -4,15 +4,16 @@ campaign of test_workflow.py with the profile workflow/profiles/slurm-local (the
 plugin), and the test checks that
 
 - every non-local job went through SLURM: a SLURM job id per job in Snakemake's log, a SLURM
-  log file per job, and SLURM itself (squeue) reports each job COMPLETED for the right rule;
+  log file per job (named after its rule), and SLURM itself (squeue) reports each COMPLETED;
 - jobs requesting a GPU got one from SLURM (the K = 1 fits ask for `gpu: 1` in that profile:
   sbatch --gpus=1, GRES gpu:1 in SLURM's record) while the others asked for none;
 - the summary and every model-selection table equal the local run's (same config and seed ->
   same numbers, wherever the jobs ran).
 
-Needs root (it installs Debian packages if missing and starts daemons). Elsewhere the test is
-skipped with the reason, except in CI (CI=true), where a cluster that cannot start fails it.
-The daemons are stopped afterwards unless they were already running before the test.
+A dry run checks the profile everywhere (no cluster needed). The campaign test needs root (it
+installs Debian packages if missing and starts daemons). Elsewhere it is skipped with the
+reason, except in CI (CI=true), where a cluster that cannot start fails it. The daemons are
+stopped afterwards unless they were already running before the test.
 """
 
 from __future__ import annotations
@@ -122,3 +123,13 @@ def test_demo_campaign_through_slurm_equals_local_run(slurm_cluster, demo, tmp_p
     for sid in DEMO_TRUE_K:
         table = Path("results") / "fits" / sid / "model_selection.csv"
         assert (wd / table).read_text() == (demo / table).read_text(), sid
+
+
+def test_slurm_local_profile_dry_run(tmp_path):
+    """Without a cluster: the profile parses, and exactly the K = 1 fits ask for a GPU."""
+    wd = make_workdir(tmp_path / "dry")
+    out = check(snakemake(wd, "--dry-run", *PROFILE))
+    fits = re.findall(r"wildcards: id=(\S+), K=(\d+)\n\s+resources: (.*)", out)
+    assert len(fits) == len(DEMO_TRUE_K) * len(KS), out[-3000:]
+    for sid, K, res in fits:
+        assert ("gpu=1" in res) == (K == "1") and "slurm_partition=local" in res, (sid, K, res)
