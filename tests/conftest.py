@@ -1,4 +1,7 @@
-"""Shared fixtures: the Nagata et al. (2012) synthetic spectrum."""
+"""Shared fixtures: the Nagata et al. (2012) synthetic spectrum; the reduced demo campaign."""
+
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,3 +19,17 @@ def nagata_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture
 def nagata():
     return nagata_data(0)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Path:
+    """The reduced demo campaign of test_workflow.py run locally once to completion
+    (uninterrupted); shared by test_workflow.py and test_slurm.py (the reference numbers)."""
+    from test_workflow import RUN, check, make_workdir, snakemake
+
+    wd = make_workdir(tmp_path_factory.mktemp("demo"))
+    t0 = time.perf_counter()
+    out = check(snakemake(wd, *RUN))
+    print(f"demo campaign (reduced sweeps): {time.perf_counter() - t0:.0f} s")
+    assert "6 spectra, 0 failed" in out, out[-3000:]
+    return wd

@@ -73,15 +73,7 @@ def read_summary(wd: Path) -> pd.DataFrame:
     return pd.read_csv(wd / "results" / "summary.tsv", sep="\t")
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    """The demo campaign, run once to completion (uninterrupted)."""
-    wd = make_workdir(tmp_path_factory.mktemp("demo"))
-    t0 = time.perf_counter()
-    out = check(snakemake(wd, *RUN))
-    print(f"demo campaign (reduced sweeps): {time.perf_counter() - t0:.0f} s")
-    assert "6 spectra, 0 failed" in out, out[-3000:]
-    return wd
+# the `demo` fixture (this campaign run once, shared with test_slurm.py) is in conftest.py
 
 
 # ----------------------------------------------------------------------------- the demo run
