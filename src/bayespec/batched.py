@@ -25,7 +25,7 @@ import numpy as np
 from array_api_compat import array_namespace
 
 from .model import Problem
-from .priors import GAMMA, LOGNORMAL, NORMAL, UNIFORM, pack
+from .priors import FIXED, GAMMA, LOGNORMAL, NORMAL, UNIFORM, pack
 from .sampler import ChainOutput, initial_state
 from .kernel import ADAPT_WINDOW, RECOMPUTE_EVERY, TARGET_ACCEPT
 
@@ -76,6 +76,8 @@ def log_prior(xp, code: int, p, theta):
     if code == LOGNORMAL:
         lt = xp.log(xp.where(theta > 0, theta, 1.0))
         return xp.where(theta > 0, -0.5 * ((lt - p0) / p1) ** 2 - lt + ln, ninf)
+    if code == FIXED:  # never moved (step 0): a point mass contributes nothing
+        return 0.0 * theta
     return xp.where((theta >= p2) & (theta <= p3), -0.5 * ((theta - p0) / p1) ** 2 + ln, ninf)
 
 
@@ -160,7 +162,7 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
     f64 = xp.float64
     A = lambda a, dt=f64: xp.asarray(np.ascontiguousarray(a), dtype=dt)  # noqa: E731
     x = A(p0.x)
-    Y = A(np.repeat(np.stack([q.y for q in problems]), C * L, axis=0))  # (M, n)
+    Y = A(np.repeat(np.stack([q.y_fit for q in problems]), C * L, axis=0))  # (M, n)
     W = A(np.repeat(np.stack([q.w for q in problems]), C * L, axis=0))
     row_keys = A(stream_keys(keys, L), xp.uint64)
     group_keys = A(stream_keys(keys, 1) ^ np.uint64(0x5851F42D4C957F2D), xp.uint64)

@@ -980,13 +980,13 @@ def fit_one(src: str | os.PathLike, out: str | os.PathLike, fit_raw: Mapping, K:
         y = np.asarray(ds["y"], dtype=float)
         sd = np.asarray(ds["sd"], dtype=float) if "sd" in ds else None
         source = str(ds.attrs.get("source", src))
-        if sd is not None and not cfg.noise.estimate:
+        if sd is not None and cfg.noise.sd is not None:
             raise ConfigError(f"{source}: the file has an sd column (per-point noise) and the "
                               f"fit config sets noise.sd; remove noise.sd (or the manifest's "
                               f"noise_sd) to use the column")
         m = cfg.model
         prob = build_problem(x, y, sd, m.shape, K, m.background, m.degree, cfg.priors,
-                             source=source)
+                             source=source, likelihood=m.likelihood, shirley=m.shirley)
         settings = dataclasses.replace(settings_from_config(cfg), threads=threads)
         raw = json.loads(json.dumps(cfg.raw))
         [fit] = fit_problems([prob], settings, raw)

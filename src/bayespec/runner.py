@@ -25,13 +25,14 @@ def fit_to_dir(data: str | Path, cfg: FitConfig,
     presence means every store it lists is complete. Returns the table and the warnings."""
     spec = read_spectrum(data)
     m = cfg.model
-    if spec.sd is not None and not cfg.noise.estimate:
+    if spec.sd is not None and cfg.noise.sd is not None:
         from .errors import ConfigError
         raise ConfigError(f"{data}: the file has an sd column (per-point noise) and "
                           f"{cfg.source} sets noise.sd; remove noise.sd to use the column, or "
                           f"drop the column to use a single noise level")
     problems = [build_problem(spec.x, spec.y, spec.sd, m.shape, K, m.background, m.degree,
-                              cfg.priors, source=str(data)) for K in m.K]
+                              cfg.priors, source=str(data), likelihood=m.likelihood,
+                              shirley=m.shirley) for K in m.K]
     fits = fit_problems(problems, settings_from_config(cfg), cfg.raw)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kernel import run_chain
+from .errors import ConfigError
+from .likelihood import CODES, valid_mean
 from .model import Problem
 from .priors import pack
 from .rng import seed_state
@@ -47,8 +49,15 @@ def initial_state(problem: Problem, L: int, rng: np.random.Generator):
     u0 = np.empty((L, P))
     step = np.empty((L, P))
     step_max = np.empty(P)
+    draws = np.stack([prior.sample(rng, L) for prior in problem.priors], axis=-1) if P else \
+        np.zeros((L, 0))
+    if problem.likelihood == "poisson":
+        draws = _valid_start(problem, draws, rng)
     for p, prior in enumerate(problem.priors):
-        draw = prior.sample(rng, L)
+        draw = draws[:, p]
+        if prior.fixed:
+            u0[:, p], step[:, p], step_max[p] = draw, 0.0, 0.0
+            continue
         if logsp[p]:
             draw = np.log(np.maximum(draw, 1e-300))
             step[:, p], step_max[p] = LOG_STEP0, LOG_STEP_MAX
@@ -57,6 +66,22 @@ def initial_state(problem: Problem, L: int, rng: np.random.Generator):
             step[:, p], step_max[p] = 0.1 * sc, sc
         u0[:, p] = draw
     return codes, params, logsp, u0, step, step_max
+
+
+VALID_START_TRIES = 1000
+
+
+def _valid_start(problem: Problem, draws: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Redraw (from the prior) every replica whose Poisson mean is invalid: the sampler starts
+    in, and stays in, the prior restricted to valid means (see likelihood.py)."""
+    for _ in range(VALID_START_TRIES):
+        bad = np.flatnonzero(~valid_mean(problem.curve(draws), problem.y))
+        if not bad.size:
+            return draws
+        draws[bad] = np.stack([p.sample(rng, bad.size) for p in problem.priors], axis=-1)
+    raise ConfigError(f"priors: no prior draw with a positive Poisson mean in "
+                      f"{VALID_START_TRIES} tries (K={problem.K}); give the background a prior "
+                      f"with positive support")
 
 
 def run_one(problem: Problem, betas: np.ndarray, burn_in: int, sweeps: int, thin: int,
@@ -74,8 +99,9 @@ def run_one(problem: Problem, betas: np.ndarray, burn_in: int, sweeps: int, thin
     swap = np.zeros(max(L - 1, 0), dtype=np.int64)
     t0 = time.perf_counter()
     run_chain(problem.shape.code, problem.background.code, problem.x, problem.h,
-              problem.y, problem.w, problem.K, problem.stride, problem.nb, codes, params, logsp,
-              betas, u0, step, step_max, burn_in, sweeps, thin, state, ne, theta, acc, swap)
+              problem.y_fit, problem.w, problem.K, problem.stride, problem.nb, codes, params, logsp,
+              betas, u0, step, step_max, burn_in, sweeps, thin, state, ne, theta, acc, swap,
+              CODES[problem.likelihood], problem.y)
     return ChainOutput(ne, theta, acc, swap, step, time.perf_counter() - t0)
 
 
