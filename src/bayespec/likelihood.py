@@ -43,7 +43,7 @@ def check_counts(y: np.ndarray, source: str = "") -> None:
     if not bad.size:
         return
     where = _first_bad_line(source) or f"point {int(bad[0]) + 1}"
-    raise DataError(f"{source or 'data'}: {where}: y = {y[bad[0]]!r} is not a count; "
+    raise DataError(f"{source or 'data'}: {where}: y = {float(y[bad[0]]):g} is not a count; "
                     f"model.likelihood poisson needs raw non-negative integer counts (not "
                     f"normalised or background-subtracted data); use likelihood gaussian "
                     f"for other data")
