@@ -21,9 +21,7 @@ def _p(spec, positive=False):
     return parse_prior(spec, "test", positive=positive)
 
 
-def test_poisson_gamma_evidence():
-    """y_i ~ Poisson(c), c ~ Gamma(a, rate b): log p(D) = a log b - lgamma(a) - sum log y_i!
-    + lgamma(a + S) - (a + S) log(b + n), S = sum y."""
+def _gamma_case():
     rng = np.random.default_rng(11)
     n, a, b = 60, 3.0, 0.1
     x = np.linspace(0.0, 1.0, n)
@@ -31,7 +29,43 @@ def test_poisson_gamma_evidence():
     S = y.sum()
     exact = -(a * math.log(b) - gammaln(a) - gammaln(y + 1).sum() + gammaln(a + S)
               - (a + S) * math.log(b + n))
-    prior = {"background": _p({"dist": "gamma", "shape": a, "rate": b})}
+    return x, y, {"background": _p({"dist": "gamma", "shape": a, "rate": b})}, exact
+
+
+def test_poisson_gamma_evidence_batched_numpy():
+    """The array-API backend's Poisson path against the same closed form."""
+    x, y, prior, exact = _gamma_case()
+    [fit] = fit_spectrum(x, y, None, "gaussian", [0], "constant", None, prior,
+                         FitSettings(**{**FAST, "backend": "numpy"}), likelihood="poisson")
+    assert fit.free_energy_se < 0.05
+    assert abs(fit.free_energy - exact) < 3 * fit.free_energy_se + 1e-3, (fit.free_energy, exact)
+
+
+@pytest.mark.parametrize("shape,extra", [("asym_pseudo_voigt", [0.3, 0.7]),
+                                         ("asym_pseudo_voigt", [0.6, -2.0]),
+                                         ("doublet_gaussian", [-1.5, 0.6]),
+                                         ("doublet_pseudo_voigt", [0.4, 2.0, 0.5]),
+                                         ("doublet_asym_pseudo_voigt", [0.4, 0.5, -3.7, 0.75])])
+def test_batched_profiles_match_numba(shape, extra):
+    import array_api_compat.numpy as xp
+
+    from bayespec import batched
+    from bayespec.shapes import SHAPES
+
+    x = np.linspace(0.0, 10.0, 201)
+    out = np.zeros_like(x)
+    lo, hi = SHAPES[shape].profile(x, 0.05, 5.0, 0.4, np.array(extra), out)
+    out[:lo] = 0.0
+    out[hi:] = 0.0
+    got = batched.profile(xp, shape, x, np.array([5.0]), np.array([0.4]), np.array([extra]))[0]
+    np.testing.assert_allclose(got, out, atol=1e-15)
+
+
+def test_poisson_gamma_evidence():
+    """y_i ~ Poisson(c), c ~ Gamma(a, rate b): log p(D) = a log b - lgamma(a) - sum log y_i!
+    + lgamma(a + S) - (a + S) log(b + n), S = sum y."""
+    x, y, prior, exact = _gamma_case()
+    n, a, b, S = len(x), 3.0, 0.1, y.sum()
     [fit] = fit_spectrum(x, y, None, "gaussian", [0], "constant", None, prior,
                          FitSettings(**FAST), likelihood="poisson")
     assert math.isnan(fit.noise_sd) and fit.likelihood == "poisson"
@@ -116,7 +150,7 @@ def test_counts_must_be_integers(tmp_path):
                       "constant", None, {}, likelihood="poisson")
 
 
-def test_poisson_refuses_sd_column_noise_block_and_batched():
+def test_poisson_refuses_sd_column_and_noise_block():
     x = np.arange(10.0)
     with pytest.raises(ConfigError, match="sd column"):
         build_problem(x, np.ones(10), np.ones(10), "gaussian", 0, "constant", None, {},
@@ -125,10 +159,6 @@ def test_poisson_refuses_sd_column_noise_block_and_batched():
         parse_fit_config({"model": {"likelihood": "poisson"}, "noise": {"sd": 1.0}})
     with pytest.raises(ConfigError, match="model.likelihood: must be one of"):
         parse_fit_config({"model": {"likelihood": "binomial"}})
-    prob = build_problem(x, np.ones(10), None, "gaussian", 0, "constant", None, {},
-                         likelihood="poisson")
-    with pytest.raises(ConfigError, match="batched backend"):
-        fit_problems([prob], FitSettings(backend="numpy", sweeps=10, burn_in=0))
 
 
 def test_poisson_refuses_prior_of_mostly_negative_means():

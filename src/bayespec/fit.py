@@ -15,7 +15,6 @@ import logging
 from . import __version__, batched
 from .config import DEFAULTS, FitConfig
 from .freeenergy import free_energy, model_probabilities, refine_minimum, stepping_stone_se
-from .errors import ConfigError
 from .likelihood import poisson_constant, poisson_energy, prior_valid_fraction
 from .model import Problem, build_problem, noise_guess
 from .result import KFit, Ladder
@@ -101,9 +100,6 @@ def fit_problems(problems: list[Problem], s: FitSettings,
     ladders = [ladder_for(p, s) for p in problems]
     jobs = [(p, betas) for p, (betas, _) in zip(problems, ladders)]
     backend = resolve_backend(s.backend)
-    if backend != "numba" and any(p.likelihood != "gaussian" for p in problems):
-        raise ConfigError(f"sampler.backend {backend}: the batched backend has the Gaussian "
-                          f"likelihood only; use backend numba with model.likelihood poisson")
     t0 = time.perf_counter()
     if backend == "numba":
         outs = run_many(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, s.threads)
