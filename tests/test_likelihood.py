@@ -168,3 +168,28 @@ def test_poisson_refuses_prior_of_mostly_negative_means():
                          likelihood="poisson")
     with pytest.raises(ConfigError, match="positive mean"):
         fit_problems([prob], FitSettings(sweeps=20, burn_in=0, chains=2, threads=1))
+
+
+def test_fit_to_dir_with_poisson_writes_stores(tmp_path):
+    """The `bayespec fit` path: config -> stores with the likelihood recorded, NaN noise and a
+    Poisson predictive band."""
+    from bayespec.runner import fit_to_dir
+    from bayespec.store import read_fit
+
+    rng = np.random.default_rng(0)
+    x = np.linspace(0.0, 10.0, 80)
+    y = rng.poisson(300 * np.exp(-0.5 * ((x - 5) / 0.6) ** 2) + 30)
+    data = tmp_path / "counts.csv"
+    data.write_text("x,y\n" + "".join(f"{a},{b}\n" for a, b in zip(x, y)))
+    cfg = parse_fit_config({"model": {"likelihood": "poisson", "K": [1],
+                                      "background": {"kind": "constant"}},
+                            "sampler": {"burn_in": 100, "sweeps": 100, "chains": 2,
+                                        "threads": 1, "replicas": 8}})
+    table, _ = fit_to_dir(data, cfg, tmp_path / "out")
+    assert table.noise_sd.isna().all() and np.isfinite(table.free_energy).all()
+    tree = read_fit(tmp_path / "out" / "K1.zarr")
+    assert tree.attrs["likelihood"] == "poisson" and tree.ladder["beta"].values[-1] == 1.0
+    pred = tree["predictive"]
+    inside = (pred["y_lo"].values <= y) & (y <= pred["y_hi"].values)
+    assert inside.mean() > 0.85  # a 95 % Poisson predictive band covers the data
+    assert abs(float(tree.posterior["center"].mean()) - 5.0) < 0.1
