@@ -8,7 +8,6 @@ README section "Real data: Au 4f XPS"): the two largest components are the spin-
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from bayespec.config import load_fit_config, with_overrides
 from bayespec.fit import fit_problems, settings_from_config

@@ -23,7 +23,6 @@ from bayespec.config import load_fit_config, with_overrides
 from bayespec.io import read_spectrum
 from bayespec.runner import fit_to_dir
 from bayespec.store import read_fit
-from bayespec.summary import peak_table
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "tests" / "data" / "xps-au4f" / "clean_Au_4f.csv"
@@ -33,6 +32,7 @@ SHAPES = {  # label -> (shape, K values, priors that do not apply to it)
     "doublet (asymmetric)": ("doublet_asym_pseudo_voigt", [1, 2], []),
 }
 LIKELIHOODS = ("poisson", "gaussian")
+MIDPOINT = 90.5  # eV (kinetic): between 4f5/2 (88.7) and 4f7/2 (92.35)
 
 
 def two_largest(tree) -> dict[str, float]:
@@ -59,8 +59,20 @@ def two_largest(tree) -> dict[str, float]:
         i1, i2 = order[:, :1], order[:, 1:2]
         split = np.take_along_axis(c, i1, 1)[:, 0] - np.take_along_axis(c, i2, 1)[:, 0]
         ratio = np.take_along_axis(area, i2, 1)[:, 0] / np.take_along_axis(area, i1, 1)[:, 0]
-    return {"splitting": float(split.mean()), "splitting_sd": float(split.std()),
-            "ratio": float(ratio.mean()), "ratio_sd": float(ratio.std())}
+    out = {"splitting": float(split.mean()), "splitting_sd": float(split.std()),
+           "ratio": float(ratio.mean()), "ratio_sd": float(ratio.std())}
+    if not shape.startswith("doublet"):
+        # lines instead of components: every component on the 4f7/2 side of the midpoint
+        # belongs to 4f7/2, the rest to 4f5/2; area-weighted centers and summed areas
+        hi = c > MIDPOINT
+        a72, a52 = (area * hi).sum(1), (area * ~hi).sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gs = (area * c * hi).sum(1) / a72 - (area * c * ~hi).sum(1) / a52
+            gr = a52 / a72
+        ok = np.isfinite(gs) & np.isfinite(gr)
+        out |= {"line_splitting": float(gs[ok].mean()), "line_splitting_sd": float(gs[ok].std()),
+                "line_ratio": float(gr[ok].mean()), "line_ratio_sd": float(gr[ok].std())}
+    return out
 
 
 def run(out: Path, threads: int, sweeps: int | None) -> pd.DataFrame:
@@ -98,16 +110,21 @@ def markdown(df: pd.DataFrame) -> str:
         out.append(f"\n**{title}** (F = -log evidence, nats; chi2/n = mean (y - f)^2 / f at "
                    f"the posterior-mean curve)\n")
         out.append("| line shape | K | F ± SE | p(K given D) | chi2/n | splitting (eV) | "
-                   "ratio 4f5/2 : 4f7/2 |" + (" noise sd |" if lik == "gaussian" else ""))
-        out.append("|---|---|---|---|---|---|---|" + ("---|" if lik == "gaussian" else ""))
+                   "ratio 4f5/2 : 4f7/2 | splitting, lines | ratio, lines |"
+                   + (" noise sd |" if lik == "gaussian" else ""))
+        out.append("|---|---|---|---|---|---|---|---|---|" + ("---|" if lik == "gaussian" else ""))
         for _, r in sub.iterrows():
             best = r.F == sub[sub["shape"] == r["shape"]].F.min()
             split = (f"{r.splitting:.3f} ± {r.splitting_sd:.3f}"
                      if pd.notna(r.get("splitting")) else "")
             ratio = f"{r.ratio:.3f} ± {r.ratio_sd:.3f}" if pd.notna(r.get("ratio")) else ""
             k = f"**{r.K}**" if best else f"{r.K}"
+            lsplit = (f"{r.line_splitting:.3f} ± {r.line_splitting_sd:.3f}"
+                      if pd.notna(r.get("line_splitting")) else "")
+            lratio = (f"{r.line_ratio:.3f} ± {r.line_ratio_sd:.3f}"
+                      if pd.notna(r.get("line_ratio")) else "")
             line = (f"| {r['shape']} | {k} | {r.F:.1f} ± {r.F_se:.1f} | {r.p:.3g} | "
-                    f"{r.chi2_n:.1f} | {split} | {ratio} |")
+                    f"{r.chi2_n:.1f} | {split} | {ratio} | {lsplit} | {lratio} |")
             if lik == "gaussian":
                 line += f" {r.noise_sd:.0f} |"
             out.append(line)
@@ -160,7 +177,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="results/au4f")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--sweeps", type=int, default=None, help="override sampler.sweeps and burn_in (smoke runs)")
+    ap.add_argument("--sweeps", type=int, default=None,
+                    help="override sampler.sweeps and burn_in (smoke runs)")
     a = ap.parse_args()
     out = Path(a.out)
     df = run(out, a.threads, a.sweeps)

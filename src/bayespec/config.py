@@ -459,9 +459,9 @@ def describe_keys() -> list[tuple[str, str, str]]:
     for e in _extras():
         users = " / ".join(s.name for s in shapes.SHAPES.values() if e in s.extra)
         default = {"splitting": "required", "ratio": "required", "asym": "U(-1, 1)"}.get(e, dd)
-        rows.append((f"priors.{e}", default, f"prior of the extra shape parameter {e} ({users} "
-                                             f"only{'; support within [0, 1]' if e == 'eta' else ''}"
-                                             f")"))
+        note = "; support within [0, 1]" if e == "eta" else ""
+        rows.append((f"priors.{e}", default,
+                     f"prior of the extra shape parameter {e} ({users} only{note})"))
     rows += [
         ("priors.background", dd, "one prior for all background coefficients, or a list with "
                                   "one prior per coefficient"),
