@@ -75,10 +75,12 @@ def two_largest(tree) -> dict[str, float]:
     return out
 
 
-def run(out: Path, threads: int, sweeps: int | None) -> pd.DataFrame:
+def run(out: Path, threads: int, sweeps: int | None, only: str | None = None) -> pd.DataFrame:
     base = load_fit_config(HERE / "fit.yaml")
     rows = []
     for label, (shape, Ks, drop) in SHAPES.items():
+        if only and shape != only:
+            continue
         for lik in LIKELIHOODS:
             d = out / f"{shape}_{lik}"
             samp = {"threads": threads} | ({"sweeps": sweeps, "burn_in": sweeps} if sweeps else {})
@@ -179,9 +181,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sweeps", type=int, default=None,
                     help="override sampler.sweeps and burn_in (smoke runs)")
+    ap.add_argument("--only", default=None, help="fit only this model.shape (no table/figure)")
     a = ap.parse_args()
     out = Path(a.out)
-    df = run(out, a.threads, a.sweeps)
+    df = run(out, a.threads, a.sweeps, a.only)
+    if a.only:
+        return
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "au4f_results.csv", index=False)
     (out / "au4f_table.md").write_text(markdown(df))
