@@ -349,10 +349,11 @@ def test_describe_keys_covers_all_keys():
     rows = C.describe_keys()
     assert all(len(r) == 3 and all(isinstance(x, str) for x in r) for r in rows)
     keys = {r[0] for r in rows}
-    expected = {f"model.{k}" for k in ("shape", "K")} | {"model.background.kind",
-                                                        "model.background.degree"}
+    expected = {f"model.{k}" for k in ("shape", "K", "likelihood")} | {
+        "model.background.kind", "model.background.degree", "model.background.shirley"}
     expected |= {f"sampler.{k}" for k in C.DEFAULTS["sampler"]}
     expected |= {"noise.sd", "noise.estimate", "noise.max_precision", "priors.amplitude",
-                 "priors.center", "priors.width", "priors.eta", "priors.background"}
+                 "priors.center", "priors.width", "priors.eta", "priors.background",
+                 "priors.asym", "priors.splitting", "priors.ratio"}
     assert keys == expected
     assert dict((r[0], r[1]) for r in rows)["sampler.replicas"] == "24"

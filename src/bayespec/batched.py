@@ -25,14 +25,15 @@ import numpy as np
 from array_api_compat import array_namespace
 
 from .model import Problem
-from .priors import GAMMA, LOGNORMAL, NORMAL, UNIFORM, pack
+from .priors import FIXED, GAMMA, LOGNORMAL, NORMAL, UNIFORM, pack
 from .sampler import ChainOutput, initial_state
 from .kernel import ADAPT_WINDOW, RECOMPUTE_EVERY, TARGET_ACCEPT
 
 _GOLDEN = 0x9E3779B97F4A7C15
 _M1 = 0xBF58476D1CE4E5B9
 _M2 = 0x94D049BB133111EB
-_SHAPES = ("gaussian", "gaussian_nagata", "lorentzian", "pseudo_voigt")
+_SHAPES = ("gaussian", "gaussian_nagata", "lorentzian", "pseudo_voigt", "asym_pseudo_voigt",
+           "doublet_gaussian", "doublet_pseudo_voigt", "doublet_asym_pseudo_voigt")
 _SD_PER_HWHM = 1.0 / math.sqrt(2.0 * math.log(2.0))
 
 
@@ -76,6 +77,8 @@ def log_prior(xp, code: int, p, theta):
     if code == LOGNORMAL:
         lt = xp.log(xp.where(theta > 0, theta, 1.0))
         return xp.where(theta > 0, -0.5 * ((lt - p0) / p1) ** 2 - lt + ln, ninf)
+    if code == FIXED:  # never moved (step 0): a point mass contributes nothing
+        return 0.0 * theta
     return xp.where((theta >= p2) & (theta <= p3), -0.5 * ((theta - p0) / p1) ** 2 + ln, ninf)
 
 
@@ -92,6 +95,18 @@ def profile(xp, shape: str, x, center, width, extra):
         eta = extra[:, 0:1]
         sd = width[:, None] * _SD_PER_HWHM
         return eta / (1.0 + (d / width[:, None]) ** 2) + (1.0 - eta) * xp.exp(-0.5 * (d / sd) ** 2)
+    if shape == "asym_pseudo_voigt":  # see shapes.asym_pseudo_voigt
+        eta, w = extra[:, 0:1], width[:, None]
+        wx = 2.0 * w / (1.0 + xp.exp(xp.minimum(extra[:, 1:2] * d / w, 700.0)))
+        pos = wx > 0
+        u = xp.where(pos, d / xp.where(pos, wx, 1.0), math.inf)
+        return xp.where(pos, eta / (1.0 + u * u)
+                        + (1.0 - eta) * xp.exp(-0.5 * (u / _SD_PER_HWHM) ** 2), 0.0)
+    if shape.startswith("doublet_"):  # main line + ratio * partner at center + splitting
+        base = shape[len("doublet_"):]
+        inner = extra[:, :-2]
+        return (profile(xp, base, x, center, width, inner)
+                + extra[:, -1:] * profile(xp, base, x, center + extra[:, -2], width, inner))
     raise ValueError(f"shape {shape!r} has no batched profile; add it to batched.profile")
 
 
@@ -160,8 +175,30 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
     f64 = xp.float64
     A = lambda a, dt=f64: xp.asarray(np.ascontiguousarray(a), dtype=dt)  # noqa: E731
     x = A(p0.x)
-    Y = A(np.repeat(np.stack([q.y for q in problems]), C * L, axis=0))  # (M, n)
+    Y = A(np.repeat(np.stack([q.y_fit for q in problems]), C * L, axis=0))  # (M, n)
     W = A(np.repeat(np.stack([q.w for q in problems]), C * L, axis=0))
+    poisson = p0.likelihood == "poisson"
+    if any(q.likelihood != p0.likelihood for q in problems):
+        raise ValueError("a batch needs one likelihood for all spectra")
+    Yc = A(np.repeat(np.stack([q.y for q in problems]), C * L, axis=0))  # counts (Poisson)
+
+    def energy2(r):  # (M,) sum w r^2, or 2 E of the Poisson mean Yc - r (kernel.py)
+        if not poisson:
+            return xp.sum(W * r * r, axis=1)
+        f = Yc - r
+        ok = xp.all(xp.where(Yc > 0, f > 0, f >= 0), axis=1)
+        lf = xp.log(xp.where(f > 0, f, 1.0))
+        lc = xp.log(xp.where(Yc > 0, Yc, 1.0))
+        e = xp.sum(f - Yc - Yc * (lf - lc), axis=1)
+        return xp.where(ok, 2.0 * e, math.inf)
+
+    def denergy2(r, dr):  # change of energy2 when r -> r + dr (only used for Poisson)
+        f = Yc - r
+        fn = f - dr
+        ok = xp.all(xp.where(Yc > 0, fn > 0, fn >= 0), axis=1)
+        lr = xp.log(xp.where(fn > 0, fn, 1.0)) - xp.log(xp.where(f > 0, f, 1.0))
+        de = xp.sum(-dr - Yc * lr, axis=1)
+        return xp.where(ok, 2.0 * de, math.inf)
     row_keys = A(stream_keys(keys, L), xp.uint64)
     group_keys = A(stream_keys(keys, 1) ^ np.uint64(0x5851F42D4C957F2D), xp.uint64)
     beta_g = A(np.repeat(betas, C, axis=0))  # (G, L)
@@ -184,7 +221,7 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
         return prof, bg, Y - f
 
     prof, bg, r = full_state(th)
-    ss = xp.sum(W * r * r, axis=1)
+    ss = energy2(r)
     n_draws = sweeps // thin
     out_ne = xp.zeros((G, L, sweeps), dtype=f64)
     out_theta = xp.zeros((G, L, n_draws, P), dtype=f64)
@@ -213,8 +250,12 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
                 o = k * st
                 if j == 0:
                     d = tn - th[:, p]
-                    gw = W * prof[k]
-                    dss = -2.0 * d * xp.sum(gw * r, axis=1) + d * d * xp.sum(gw * prof[k], axis=1)
+                    if poisson:
+                        dss = denergy2(r, -d[:, None] * prof[k])
+                    else:
+                        gw = W * prof[k]
+                        dss = (-2.0 * d * xp.sum(gw * r, axis=1)
+                               + d * d * xp.sum(gw * prof[k], axis=1))
                     new = None
                 else:
                     c_ = tn if j == 1 else th[:, o + 1]
@@ -224,13 +265,13 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
                         ex = xp.concat([ex[:, :j - 3], tn[:, None], ex[:, j - 2:]], axis=1)
                     new = profile(xp, p0.shape.name, x, c_, w_, ex)
                     dr = th[:, o:o + 1] * (prof[k] - new)
-                    dss = xp.sum(W * dr * (2.0 * r + dr), axis=1)
+                    dss = denergy2(r, dr) if poisson else xp.sum(W * dr * (2.0 * r + dr), axis=1)
             else:
                 coefs = xp.concat([th[:, npk:p], tn[:, None], th[:, p + 1:]], axis=1)
                 new = background(xp, p0.background.name, x, coefs)
                 dr = bg - new
-                dss = xp.sum(W * dr * (2.0 * r + dr), axis=1)
-            ok = xp.isfinite(lpn)
+                dss = denergy2(r, dr) if poisson else xp.sum(W * dr * (2.0 * r + dr), axis=1)
+            ok = xp.isfinite(lpn) & xp.isfinite(dss)  # Poisson: invalid means are rejected
             logr = xp.where(ok, -0.5 * beta_row * xp.where(ok, dss, 0.0) + lpn - lp[:, p], -math.inf)
             a = ok & (xp.log(1.0 - uacc[:, p]) < logr)
             a2 = a[:, None]
@@ -267,7 +308,7 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
             rung = xp.argsort(who, axis=1)
         if (sweep + 1) % RECOMPUTE_EVERY == 0:
             prof, bg, r = full_state(th)
-            ss = xp.sum(W * r * r, axis=1)
+            ss = energy2(r)
         if not sampling:
             if (sweep + 1) % ADAPT_WINDOW == 0:
                 rate = acc_win / ADAPT_WINDOW

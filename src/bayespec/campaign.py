@@ -1058,13 +1058,13 @@ def _fit_problem(src: str | os.PathLike, fit_raw: Mapping, K: int, sid: str):
     y = np.asarray(ds["y"], dtype=float)
     sd = np.asarray(ds["sd"], dtype=float) if "sd" in ds else None
     source = str(ds.attrs.get("source", src))
-    if sd is not None and not cfg.noise.estimate:
+    if sd is not None and cfg.noise.sd is not None:
         raise ConfigError(f"{source}: the file has an sd column (per-point noise) and the "
                           f"fit config sets noise.sd; remove noise.sd (or the manifest's "
                           f"noise_sd) to use the column")
     m = cfg.model
     return cfg, build_problem(x, y, sd, m.shape, K, m.background, m.degree, cfg.priors,
-                              source=source)
+                              source=source, likelihood=m.likelihood, shirley=m.shirley)
 
 
 def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike],

@@ -32,8 +32,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _TOP = ("model", "priors", "noise", "sampler")
-_MODEL_KEYS = ("shape", "K", "background")
-_BG_KEYS = ("kind", "degree")
+_MODEL_KEYS = ("shape", "K", "background", "likelihood")
+_BG_KEYS = ("kind", "degree", "shirley")
+LIKELIHOODS = ("gaussian", "poisson")
 _NOISE_KEYS = ("sd", "estimate", "max_precision")
 _SAMPLER_KEYS = tuple(DEFAULTS["sampler"])
 _PEAK_PRIORS = {"amplitude": True, "center": False, "width": True}  # name -> positive
@@ -47,6 +48,8 @@ class ModelConfig:
     K: tuple[int, ...]
     background: str
     degree: int | None
+    likelihood: str = "gaussian"  # gaussian | poisson (raw counts)
+    shirley: bool = False  # add the data's iterative Shirley curve as a fixed offset
 
 
 @dataclass(frozen=True)
@@ -224,8 +227,15 @@ def _parse_model(sec: Any, src: str) -> tuple[ModelConfig, dict]:
     raw_bg: dict[str, Any] = {"kind": kind}
     if degree is not None:
         raw_bg["degree"] = degree
+    shirley = _bool(_get(bg, "shirley", False), src, "model.background.shirley")
+    if shirley:
+        raw_bg["shirley"] = True
+    lik = _choice(_get(m, "likelihood", "gaussian"), src, "model.likelihood", LIKELIHOODS)
     raw = {"shape": shape, "K": list(K), "background": raw_bg}
-    return ModelConfig(shape=shape, K=K, background=kind, degree=degree), raw
+    if lik != "gaussian":
+        raw["likelihood"] = lik
+    return ModelConfig(shape=shape, K=K, background=kind, degree=degree, likelihood=lik,
+                       shirley=shirley), raw
 
 
 def _extras() -> list[str]:
@@ -251,7 +261,7 @@ def _parse_priors(sec: Any, model: ModelConfig, src: str) -> tuple[dict, dict]:
                 users = [s.name for s in shapes.SHAPES.values() if k in s.extra]
                 raise PriorError(f"{src}: {key}: only used by shape {' / '.join(users)}, not "
                                  f"{model.shape}; remove it or change model.shape")
-            pr = _prior(spec, key, False, src)
+            pr = _prior(spec, key, k == "ratio", src)
             lo, hi = pr.support
             if k == "eta" and (lo < 0 or hi > 1):
                 raise PriorError(f"{src}: {key}: eta is a mixing fraction in [0, 1] but the "
@@ -345,7 +355,14 @@ def parse_fit_config(d: Mapping | None, source: str = "<config>") -> FitConfig:
     _check_keys(d, "", _TOP, source)
     model, raw_model = _parse_model(d.get("model"), source)
     priors, raw_priors = _parse_priors(d.get("priors"), model, source)
-    noise, raw_noise = _parse_noise(d.get("noise"), source)
+    if model.likelihood == "poisson":
+        if _section(d.get("noise"), "noise", source):
+            raise _err(source, "noise", "not used with model.likelihood poisson (the variance "
+                                        "of a count is its mean: there is no noise level to "
+                                        "give or estimate); remove the noise block")
+        noise, raw_noise = NoiseConfig(sd=None, estimate=False, max_precision=None), {}
+    else:
+        noise, raw_noise = _parse_noise(d.get("noise"), source)
     sampler, raw_sampler = _parse_sampler(d.get("sampler"), source)
     raw = copy.deepcopy({"model": raw_model, "priors": raw_priors, "noise": raw_noise,
                          "sampler": raw_sampler})
@@ -444,14 +461,19 @@ def describe_keys() -> list[tuple[str, str, str]]:
         ("model.background.kind", DEFAULTS["model"]["background"]["kind"], f"background: {bgs}"),
         ("model.background.degree", "null", "polynomial degree (required for kind polynomial, "
                                             "not allowed otherwise)"),
+        ("model.background.shirley", "false", "add the data's iterative Shirley background as "
+                                              "a fixed offset to the model mean"),
+        ("model.likelihood", "gaussian", "gaussian | poisson (raw counts; no noise block)"),
         ("priors.amplitude", dd, "prior of each peak height (positive support)"),
         ("priors.center", dd, "prior of each peak center"),
         ("priors.width", dd, "prior of each peak width (positive support; meaning per shape)"),
     ]
     for e in _extras():
         users = " / ".join(s.name for s in shapes.SHAPES.values() if e in s.extra)
-        rows.append((f"priors.{e}", dd, f"prior of the extra shape parameter {e} ({users} only"
-                                        f"{'; support within [0, 1]' if e == 'eta' else ''})"))
+        default = {"splitting": "required", "ratio": "required", "asym": "U(-1, 1)"}.get(e, dd)
+        note = "; support within [0, 1]" if e == "eta" else ""
+        rows.append((f"priors.{e}", default,
+                     f"prior of the extra shape parameter {e} ({users} only{note})"))
     rows += [
         ("priors.background", dd, "one prior for all background coefficients, or a list with "
                                   "one prior per coefficient"),

@@ -20,6 +20,7 @@ from .chunked import Plan, run_chunked
 from .errors import ConfigError
 from .config import DEFAULTS, FitConfig
 from .freeenergy import free_energy, model_probabilities, refine_minimum, stepping_stone_se
+from .likelihood import poisson_constant, poisson_energy, prior_valid_fraction
 from .model import Problem, build_problem, noise_guess
 from .result import KFit, Ladder
 from .sampler import ChainOutput, geometric_ladder, run_many
@@ -67,6 +68,10 @@ def prior_energy_sd(problem: Problem, seed: int, draws: int = PRIOR_DRAWS) -> fl
     """Standard deviation of n*E over prior draws (y-units^2): sets how low the ladder must go."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(problem.K, 2 ** 20)))
     theta = np.stack([p.sample(rng, draws) for p in problem.priors], axis=-1)
+    if problem.likelihood == "poisson":
+        ne = poisson_energy(problem.curve(theta), problem.y)
+        ne = ne[np.isfinite(ne)]  # the sampler's beta = 0 rung never visits invalid means
+        return float(np.std(ne)) if ne.size > 1 else 0.0
     ne = 0.5 * np.sum(problem.w * (problem.y - problem.curve(theta)) ** 2, axis=-1)
     return float(np.std(ne))
 
@@ -80,8 +85,10 @@ def ladder_for(problem: Problem, s: FitSettings) -> tuple[np.ndarray, bool]:
     otherwise the step from the prior has almost no overlap (wide priors), swaps there stall and
     stepping stone is biased by many SE.
     """
-    estimated = s.noise_sd is None
-    if estimated:
+    estimated = s.noise_sd is None and problem.likelihood == "gaussian"
+    if problem.likelihood == "poisson":
+        top = 1.0  # counts: the tempering runs from the prior (0) to the likelihood (1)
+    elif estimated:
         top = s.max_precision or NOISE_TOP_FACTOR / noise_guess(problem.y, problem.w) ** 2
     else:
         top = 1.0 / s.noise_sd ** 2
@@ -174,9 +181,11 @@ def resolve_backend(name: str) -> str:
 def fit_spectrum(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: str,
                  Ks: list[int] | tuple[int, ...], background: str, degree: int | None,
                  priors: dict, s: FitSettings, config: dict[str, Any] | None = None,
-                 source: str = "") -> list[KFit]:
+                 source: str = "", likelihood: str = "gaussian",
+                 shirley: bool = False) -> list[KFit]:
     """Fit every K in ``Ks`` to one spectrum; returns one KFit per K (same order)."""
-    problems = [build_problem(x, y, sd, shape, K, background, degree, priors, source) for K in Ks]
+    problems = [build_problem(x, y, sd, shape, K, background, degree, priors, source,
+                              likelihood=likelihood, shirley=shirley) for K in Ks]
     return fit_problems(problems, s, config)
 
 
@@ -188,9 +197,20 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
     theta = np.stack([c.theta for c in chains])  # (C, L, D, P)
     n = prob.n
     log_z, log_z_se = stepping_stone_se(ne, betas)
-    f = free_energy(betas, log_z, n, prob.sum_log_w)
+    poisson = prob.likelihood == "poisson"
+    if poisson:
+        # F(beta) = -log int p(D | w)^beta phi(w) dw; see likelihood.py
+        p_valid, p_valid_se = prior_valid_fraction(prob, s.seed)
+        const = poisson_constant(prob.y)
+        f = np.where(betas > 0, -betas * const - log_z - np.log(p_valid), np.nan)
+        log_z_se = np.where(betas > 0, np.hypot(log_z_se, p_valid_se), log_z_se)
+    else:
+        f = free_energy(betas, log_z, n, prob.sum_log_w)
     L = len(betas)
-    if estimated:
+    if poisson:
+        b_hat, target = float("nan"), L - 1
+        f_hat, f_se = float(f[-1]), float(log_z_se[-1])
+    elif estimated:
         b_hat, f_hat, l_star = refine_minimum(ne, betas, log_z, n, prob.sum_log_w)
         target = int(np.argmin(np.abs(np.log(betas[1:]) - np.log(b_hat)))) + 1
         f_se = float(log_z_se[l_star])
@@ -203,7 +223,10 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
     ne_draws = ne[:, target, s.thin - 1::s.thin][:, : draws.shape[1]]
     posterior = split_and_relabel(prob, draws)
     b_t = betas[target]
-    loglik = 0.5 * n * np.log(b_t / (2 * np.pi)) + 0.5 * prob.sum_log_w - b_t * ne_draws
+    if poisson:
+        loglik = const - ne_draws
+    else:
+        loglik = 0.5 * n * np.log(b_t / (2 * np.pi)) + 0.5 * prob.sum_log_w - b_t * ne_draws
     logprior = sum(p.logpdf(draws[..., i]) for i, p in enumerate(prob.priors))
     ladder = Ladder(
         beta=betas, mean_energy=ne.mean(axis=(0, 2)) / n, log_z=log_z, log_z_se=log_z_se,
@@ -225,12 +248,13 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
         sample_stats={"energy": ne_draws / n, "lp": loglik + logprior,
                       "log_likelihood": loglik},
         ladder=ladder, acceptance=acc, param_names=list(prob.param_names),
-        free_energy=f_hat, free_energy_se=f_se, noise_sd=float(1.0 / np.sqrt(b_hat)),
+        free_energy=f_hat, free_energy_se=f_se,
+        noise_sd=float("nan") if poisson else float(1.0 / np.sqrt(b_hat)),
         noise_estimated=estimated, target_rung=target, seed=s.seed, config=config,
         versions=versions,
         timing={"chain_seconds": float(sum(c.seconds for c in chains)), "wall_seconds": wall,
                 "sweeps": sweeps},
-        warnings=warnings,
+        warnings=warnings, likelihood=prob.likelihood,
     )
 
 

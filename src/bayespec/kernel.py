@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .priors import GAMMA, LOGNORMAL, NORMAL, UNIFORM
+from .priors import FIXED, GAMMA, LOGNORMAL, NORMAL, UNIFORM
 from .rng import fill_normal, uniform
 from .shapes import background_any, profile_any
 
@@ -47,6 +47,8 @@ def log_prior(code, p, theta):
         lt = math.log(theta)
         z = (lt - p[0]) / p[1]
         return -0.5 * z * z - lt + p[4]
+    if code == FIXED:
+        return p[4]  # a point mass; the kernel never proposes a move for it
     # truncated normal
     if theta < p[2] or theta > p[3]:
         return -np.inf
@@ -95,6 +97,76 @@ def _apply_swap(r, old, new, scale, lo, hi):
         old[i] = new[i]
 
 
+# Poisson likelihood. The kernel keeps r = y' - f' with y' the data minus any fixed offset and
+# f' the sampled part of the mean, so the Poisson mean is f = counts - r. The energy is the
+# deviance form E = sum_i [f_i - c_i - c_i log(f_i / c_i)] (>= 0, c log c = 0 at c = 0), i.e.
+# minus the log likelihood up to the constant sum_i [c_i log c_i - c_i - log c_i!] added in
+# fit.py; ``ss`` then holds 2 E so that the Gaussian bookkeeping (ne = ss / 2) is shared.
+# A mean f_i <= 0 where c_i > 0 (or < 0 anywhere) has zero likelihood: energy +inf, rejected.
+GAUSSIAN_LIK, POISSON_LIK = 0, 1
+
+
+@njit(cache=True, inline="always")
+def _pois_term(f, c):
+    if c > 0.0:
+        if f <= 0.0:
+            return np.inf
+        return f - c - c * math.log(f / c)
+    if f < 0.0:
+        return np.inf
+    return f
+
+
+@njit(cache=True)
+def _pois_ss(counts, r):
+    """2 E for the Poisson mean counts - r (+inf where the mean is invalid)."""
+    e = 0.0
+    for i in range(r.shape[0]):
+        e += _pois_term(counts[i] - r[i], counts[i])
+    return 2.0 * e
+
+
+@njit(cache=True, inline="always")
+def _pois_dss_swap(counts, r, old, new, scale, lo, hi):
+    """2 dE when scale * old is replaced by scale * new on [lo, hi) (r += scale (old - new))."""
+    de = 0.0
+    for i in range(lo, hi):
+        dr = scale * (old[i] - new[i])
+        if dr == 0.0:
+            continue
+        f = counts[i] - r[i]
+        fn = f - dr
+        if counts[i] > 0.0:
+            if fn <= 0.0:
+                return np.inf
+            de -= dr + counts[i] * math.log1p(-dr / f)
+        else:
+            if fn < 0.0:
+                return np.inf
+            de -= dr
+    return 2.0 * de
+
+
+@njit(cache=True, inline="always")
+def _pois_dss_amp(counts, r, g, d, lo, hi):
+    """2 dE when d * g is added to the mean on [lo, hi)."""
+    de = 0.0
+    for i in range(lo, hi):
+        df = d * g[i]
+        if df == 0.0:
+            continue
+        f = counts[i] - r[i]
+        if counts[i] > 0.0:
+            if f + df <= 0.0:
+                return np.inf
+            de += df - counts[i] * math.log1p(df / f)
+        else:
+            if f + df < 0.0:
+                return np.inf
+            de += df
+    return 2.0 * de
+
+
 @njit(cache=True)
 def _full_state(shape_code, bg_code, x, h, y, w, K, stride, nb, th, prof, lo, hi, bg, r, coefs):
     """Recompute one replica's profiles, background and residual from th; return sum w r^2."""
@@ -129,7 +201,7 @@ def _full_state(shape_code, bg_code, x, h, y, w, K, stride, nb, th, prof, lo, hi
 @njit(cache=True, nogil=True)
 def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, betas, u, step,
               step_max, n_burn, n_sweeps, thin, state, start, stop, who, acc_win, pause,
-              out_ne, out_theta, out_acc, out_swap):
+              out_ne, out_theta, out_acc, out_swap, likelihood, counts):
     """Run sweeps [start, stop) of one exchange Monte Carlo chain; return the next sweep index.
 
     x, y, w: (n,) axis, data and weights (1/sd_i^2 relative weights; ones for homoscedastic).
@@ -148,7 +220,11 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
     Outputs (accumulated in place): out_ne (L, n_sweeps) n*E = sum w r^2 / 2 at each rung after
     each sampling sweep; out_theta (L, n_sweeps // thin, P) natural-space draws; out_acc (L, P)
     accepted Metropolis moves during sampling; out_swap (L-1,) accepted swaps l <-> l+1.
+    likelihood: GAUSSIAN_LIK or POISSON_LIK; counts (n,): the raw counts (Poisson only; y is
+    then counts minus a fixed offset). With Poisson, ne is the deviance energy E (see above).
+    Parameters with step 0 (fixed priors) are never proposed.
     """
+    poisson = likelihood == POISSON_LIK
     n = x.shape[0]
     L, P = u.shape
     npk = K * stride
@@ -172,6 +248,8 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
     for s in range(L):
         ss[s] = _full_state(shape_code, bg_code, x, h, y, w, K, stride, nb, th[s], prof[s], lo[s],
                             hi[s], bg[s], r[s], coefs)
+        if poisson:
+            ss[s] = _pois_ss(counts, r[s])
     ulo = uhi = a1 = b1 = 0
     for sweep in range(start, stop):
         sampling = sweep >= n_burn
@@ -180,6 +258,8 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
             beta = betas[l]
             fill_normal(state, z, P)
             for p in range(P):
+                if step[l, p] == 0.0:
+                    continue
                 unew = u[s, p] + step[l, p] * z[p]
                 lpn = _lp_sampled(codes[p], pp[p], unew, logsp[p])
                 if lpn == -np.inf:
@@ -195,8 +275,11 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
                     if j == 0:
                         # amplitude: the cached unit profile makes this exp-free
                         d = tn - th[s, p]
-                        sgr, sgg = _amp_sums(w, r[s], prof[s, k], a0, b0)
-                        dss = -2.0 * d * sgr + d * d * sgg
+                        if poisson:
+                            dss = _pois_dss_amp(counts, r[s], prof[s, k], d, a0, b0)
+                        else:
+                            sgr, sgg = _amp_sums(w, r[s], prof[s, k], a0, b0)
+                            dss = -2.0 * d * sgr + d * d * sgg
                     else:
                         for e in range(stride - 3):
                             extra[e] = th[s, o + 3 + e]
@@ -222,14 +305,23 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
                             g2[i] = 0.0
                         for i in range(max(b1, ulo), uhi):
                             g2[i] = 0.0
-                        dss = _dss_swap(w, r[s], prof[s, k], g2, th[s, o], ulo, uhi)
+                        if poisson:
+                            dss = _pois_dss_swap(counts, r[s], prof[s, k], g2, th[s, o], ulo,
+                                                 uhi)
+                        else:
+                            dss = _dss_swap(w, r[s], prof[s, k], g2, th[s, o], ulo, uhi)
                 else:
                     jb = p - npk
                     for e in range(nb):
                         coefs[e] = th[s, npk + e]
                     coefs[jb] = tn
                     background_any(bg_code, x, coefs[:nb], bg2)
-                    dss = _dss_swap(w, r[s], bg[s], bg2, 1.0, 0, n)
+                    if poisson:
+                        dss = _pois_dss_swap(counts, r[s], bg[s], bg2, 1.0, 0, n)
+                    else:
+                        dss = _dss_swap(w, r[s], bg[s], bg2, 1.0, 0, n)
+                if dss == np.inf:
+                    continue  # zero likelihood (Poisson mean <= 0): rejected at every rung
                 log_ratio = -0.5 * beta * dss + (lpn - lp[s, p])
                 if log_ratio >= 0.0 or uniform(state) < math.exp(log_ratio):
                     # accept: apply the same update the energy difference assumed
@@ -267,6 +359,8 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
             for s in range(L):
                 ss[s] = _full_state(shape_code, bg_code, x, h, y, w, K, stride, nb, th[s], prof[s],
                                     lo[s], hi[s], bg[s], r[s], coefs)
+                if poisson:
+                    ss[s] = _pois_ss(counts, r[s])
         if not sampling:
             if (sweep + 1) % ADAPT_WINDOW == 0:
                 for l in range(L):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ConfigError, DataError
+from .likelihood import LIKELIHOODS, check_counts
 from .priors import Prior, parse_prior
 from .shapes import BACKGROUNDS, SHAPES, Background, Shape, uniform_step
 
@@ -32,6 +33,13 @@ class Problem:
     nb: int
     priors: tuple[Prior, ...]
     param_names: tuple[str, ...]
+    likelihood: str = "gaussian"  # gaussian | poisson (y are then raw counts)
+    offset: np.ndarray | None = None  # (n,) fixed part of the mean (e.g. a Shirley curve)
+
+    @property
+    def y_fit(self) -> np.ndarray:
+        """The data the sampled part of the model is fitted to: y minus the fixed offset."""
+        return self.y if self.offset is None else np.ascontiguousarray(self.y - self.offset)
 
     @property
     def stride(self) -> int:
@@ -66,6 +74,8 @@ class Problem:
             if self.nb:
                 self.background.evaluate(self.x, np.ascontiguousarray(t[self.K * st:]), bgc)
                 out[d] += bgc
+        if self.offset is not None:
+            out += self.offset
         return out.reshape(theta.shape[:-1] + (self.n,))
 
     def components(self, theta: np.ndarray) -> np.ndarray:
@@ -81,6 +91,8 @@ class Problem:
             out[k, lo:hi] = theta[o] * g[lo:hi]
         if self.nb:
             self.background.evaluate(self.x, np.ascontiguousarray(theta[self.K * st:]), out[-1])
+        if self.offset is not None:
+            out[-1] += self.offset
         return out
 
 
@@ -107,6 +119,7 @@ def default_priors(x: np.ndarray, y: np.ndarray, shape: str, bg: str, nb: int) -
         "center": {"dist": "uniform", "low": float(x[0]), "high": float(x[-1])},
         "width": width,
         "eta": {"dist": "uniform", "low": 0.0, "high": 1.0},
+        "asym": {"dist": "uniform", "low": -1.0, "high": 1.0},
     }
     if bg == "exponential":
         out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 2 * ymag},
@@ -117,22 +130,62 @@ def default_priors(x: np.ndarray, y: np.ndarray, shape: str, bg: str, nb: int) -
     return out
 
 
+_REQUIRED = {"splitting": "{dist: fixed, value: 3.67} (signed: partner at center + splitting)",
+             "ratio": "{dist: fixed, value: 0.75} or {dist: uniform, low: 0.6, high: 0.9}"}
+_POSITIVE_EXTRA = {"ratio"}
+
+
 def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: str, K: int,
-                  background: str, degree: int | None, priors: dict, source: str = "") -> Problem:
-    """Bind a model to data. ``priors`` maps kind -> Prior or list[Prior] (absent: defaults)."""
+                  background: str, degree: int | None, priors: dict, source: str = "",
+                  likelihood: str = "gaussian", shirley: bool = False) -> Problem:
+    """Bind a model to data. ``priors`` maps kind -> Prior or list[Prior] (absent: defaults).
+
+    ``likelihood`` poisson needs raw counts in y and no sd column; ``shirley`` adds the data's
+    iterative Shirley background as a fixed offset to the model mean (the sampled background
+    then models what the Shirley step leaves)."""
     if shape not in SHAPES:
         raise ConfigError(f"model.shape: unknown shape {shape!r}; choose one of {sorted(SHAPES)}")
     if background not in BACKGROUNDS:
         raise ConfigError(f"model.background.kind: unknown {background!r}; "
                           f"choose one of {sorted(BACKGROUNDS)}")
     shp, bgd = SHAPES[shape], BACKGROUNDS[background]
+    if likelihood not in LIKELIHOODS:
+        raise ConfigError(f"model.likelihood: unknown {likelihood!r}; choose one of "
+                          f"{', '.join(LIKELIHOODS)}")
+    if likelihood == "poisson":
+        if sd is not None:
+            raise ConfigError(f"{source or 'data'}: the file has an sd column but "
+                              f"model.likelihood is poisson (the variance of a count is its "
+                              f"mean); drop the column or use likelihood gaussian")
+        check_counts(y, source)
+    offset = None
+    if shirley:
+        from .shirley import shirley_background
+
+        try:
+            offset = np.ascontiguousarray(shirley_background(np.asarray(x, float),
+                                                             np.asarray(y, float)))
+        except DataError as e:
+            raise DataError(f"{source or 'data'}: {e}") from None
     nb = bgd.ncoef(degree)
-    defaults = default_priors(x, y, shape, background, nb)
+    yb = y if offset is None else y - offset
+    defaults = default_priors(x, yb, shape, background, nb)
+    if likelihood == "poisson" and nb:
+        # counts: a level with positive support, so most prior draws are valid Poisson means
+        top = 2.0 * (float(np.max(np.abs(yb))) or 1.0)
+        defaults["background"][0] = {"dist": "uniform", "low": 0.0, "high": top}
     peak_priors = []
     for kind in PEAK_KINDS + shp.extra:
         p = priors.get(kind)
+        if p is None and kind in _REQUIRED:
+            raise ConfigError(f"priors.{kind}: required by shape {shape} (physics, not the data, "
+                              f"sets it); give e.g. {_REQUIRED[kind]}")
         if p is None:
-            p = parse_prior(defaults[kind], f"priors.{kind} (default)", positive=kind != "center")
+            p = parse_prior(defaults[kind], f"priors.{kind} (default)",
+                            positive=kind not in ("center", "asym"))
+        if kind in _POSITIVE_EXTRA and not p.positive:
+            raise ConfigError(f"priors.{kind}: must have positive support (an area ratio); "
+                              f"use e.g. {{dist: uniform, low: 0.5, high: 1}}")
         if kind == "eta" and not (p.support[0] >= 0 and p.support[1] <= 1):
             raise ConfigError("priors.eta: the pseudo-Voigt fraction lives in [0, 1]; "
                               "use e.g. {dist: uniform, low: 0, high: 1}")
@@ -163,7 +216,7 @@ def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: st
     w = np.ones(n) if sd is None else 1.0 / np.asarray(sd, dtype=float) ** 2
     return Problem(np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float),
                    w, uniform_step(np.asarray(x, dtype=float)), K, shp, bgd, nb, tuple(plist),
-                   tuple(names))
+                   tuple(names), likelihood, offset)
 
 
 def noise_guess(y: np.ndarray, w: np.ndarray) -> float:

@@ -168,8 +168,10 @@ def fit_figure(tree: TreeLike) -> Figure:
     how = "" if est is None else (" (estimated)" if bool(est) else " (given)")
     # with an sd column the noise parameter scales it: noise_i = noise_sd * sd_i
     noise = "noise scale × sd" if ysd is not None else "noise sd"
-    ax.set_title(f"K = {K}, {tree.attrs.get('shape', '')} peaks — {noise} = "
-                 f"{_f(tree, 'noise_sd'):.4g}{how}, "
+    noise_txt = f"{noise} = {_f(tree, 'noise_sd'):.4g}{how}"
+    if tree.attrs.get("likelihood") == "poisson":
+        noise_txt = "Poisson counts"
+    ax.set_title(f"K = {K}, {tree.attrs.get('shape', '')} peaks — {noise_txt}, "
                  f"F = {_pm(_f(tree, 'free_energy'), _f(tree, 'free_energy_se'))}", fontsize=10)
     return fig
 
@@ -228,6 +230,7 @@ def noise_figure(trees: TreeLike | Iterable[TreeLike]) -> Figure:
         se = np.zeros_like(F) if se is None else se
         ok = (b > 0) & np.isfinite(F)
         if ok.any():
+            # Poisson: no noise parameter; the axis is 1/sqrt(beta) of the tempering instead
             sd = 1.0 / np.sqrt(b[ok])
             ax.errorbar(sd, F[ok], yerr=np.nan_to_num(se[ok]), fmt=".-", color=c, lw=1, ms=4,
                         capsize=2, label=f"K = {K}")
@@ -253,6 +256,8 @@ def noise_figure(trees: TreeLike | Iterable[TreeLike]) -> Figure:
     scaled = any("y_sd" in tr["observed_data"].data_vars for tr in trees
                  if "observed_data" in tr.children)
     ax.set_xlabel("noise scale on the data's sd = 1/√β" if scaled else "noise sd = 1/√β")
+    if any(tr.attrs.get("likelihood") == "poisson" for tr in trees):
+        ax.set_xlabel("1/√β of the tempering (Poisson: β = 1 is the likelihood)")
     ax.set_ylabel("free energy F(β)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)

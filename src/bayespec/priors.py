@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import PriorError
 
-GAMMA, NORMAL, UNIFORM, LOGNORMAL, TRUNCNORMAL = 0, 1, 2, 3, 4
+GAMMA, NORMAL, UNIFORM, LOGNORMAL, TRUNCNORMAL, FIXED = 0, 1, 2, 3, 4, 5
 
 # dist name -> (code, required keys)
 _DISTS: dict[str, tuple[int, tuple[str, ...]]] = {
@@ -24,6 +24,9 @@ _DISTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "uniform": (UNIFORM, ("low", "high")),
     "lognormal": (LOGNORMAL, ("mu", "sigma")),
     "truncnormal": (TRUNCNORMAL, ("mean", "sd", "low", "high")),
+    # a point mass: the parameter is not sampled and adds nothing to the log prior, so the
+    # evidence is that of the model with this value fixed (e.g. a physics-given splitting)
+    "fixed": (FIXED, ("value",)),
 }
 _ALIASES = {"truncated_normal": "truncnormal", "normal_truncated": "truncnormal"}
 
@@ -47,12 +50,21 @@ class Prior:
             return (-math.inf, math.inf)
         if self.code == UNIFORM:
             return (p0, p1)
+        if self.code == FIXED:
+            return (p0, p0)
         return (p2, p3)
 
     @property
     def positive(self) -> bool:
-        """True when the support lies in [0, inf): the sampler then works in log space."""
+        """True when the support lies in [0, inf) (for a fixed value: > 0)."""
+        if self.code == FIXED:
+            return self.params[0] > 0.0
         return self.support[0] >= 0.0
+
+    @property
+    def fixed(self) -> bool:
+        """True for a point mass: the sampler never proposes a move for this parameter."""
+        return self.code == FIXED
 
     def logpdf(self, theta: np.ndarray) -> np.ndarray:
         """Log density at ``theta`` (any shape); -inf outside the support."""
@@ -72,6 +84,8 @@ class Prior:
             return stats.uniform(loc=p0, scale=p1 - p0)
         if self.code == LOGNORMAL:
             return stats.lognorm(s=p1, scale=math.exp(p0))
+        if self.code == FIXED:
+            raise ValueError("a fixed value has no scipy distribution")
         return stats.truncnorm((p2 - p0) / p1, (p3 - p0) / p1, loc=p0, scale=p1)
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
@@ -89,6 +103,8 @@ class Prior:
             return rng.uniform(0.0, 1.0, size) * (p1 - p0) + p0
         if self.code == LOGNORMAL:
             return np.exp(p1 * rng.standard_normal(size)) * math.exp(p0) + 0.0
+        if self.code == FIXED:
+            return np.full(size, p0)
         return self.scipy().rvs(size=size, random_state=rng)
 
     def scale(self) -> float:
@@ -100,6 +116,8 @@ class Prior:
             return float((p0 + p1 * ndtri(0.95)) - (p0 + p1 * ndtri(0.05)))
         if self.code == UNIFORM:
             return float((p0 + 0.95 * (p1 - p0)) - (p0 + 0.05 * (p1 - p0)))
+        if self.code == FIXED:
+            return 0.0
         lo, hi = self.scipy().ppf([0.05, 0.95])
         return float(hi - lo)
 
@@ -118,6 +136,8 @@ def _logpdf_np(code: int, p: np.ndarray, theta: np.ndarray) -> np.ndarray:
             lt = np.log(theta)
             out = -0.5 * ((lt - p0) / p1) ** 2 - lt + lnorm
             return np.where(theta > 0, out, -np.inf)
+        if code == FIXED:
+            return np.where(theta == p0, 0.0, -np.inf)
         out = -0.5 * ((theta - p0) / p1) ** 2 + lnorm
         return np.where((theta >= p2) & (theta <= p3), out, -np.inf)
 
@@ -175,6 +195,8 @@ def parse_prior(spec: Any, key: str, positive: bool = False) -> Prior:
             raise PriorError(f"{key}: uniform needs low < high (got low={v['low']:g}, "
                              f"high={v['high']:g}); swap or widen them")
         params = (v["low"], v["high"], 0.0, 0.0, -math.log(v["high"] - v["low"]))
+    elif code == FIXED:
+        params = (v["value"], 0.0, 0.0, 0.0, 0.0)
     elif code == LOGNORMAL:
         if v["sigma"] <= 0:
             raise PriorError(f"{key}.sigma: must be > 0 (got {v['sigma']:g})")
@@ -215,5 +237,5 @@ def pack(priors: list[Prior]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Arrays for the kernel: codes (P,) int64, params (P, 5) float64, log-space flags (P,) bool."""
     codes = np.array([p.code for p in priors], dtype=np.int64)
     params = np.array([p.params for p in priors], dtype=np.float64).reshape(len(priors), 5)
-    logspace = np.array([p.positive for p in priors], dtype=np.bool_)
+    logspace = np.array([p.positive and not p.fixed for p in priors], dtype=np.bool_)
     return codes, params, logspace

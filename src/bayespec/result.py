@@ -63,4 +63,5 @@ class KFit:
     versions: dict[str, str] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
     predictive: dict[str, np.ndarray] = field(default_factory=dict)
+    likelihood: str = "gaussian"  # gaussian | poisson (then noise_sd is NaN: no noise parameter)
     warnings: list[str] = field(default_factory=list)  # diagnostics a user must see  # see summary.predictive_band

@@ -34,13 +34,14 @@ def fit_to_dir(data: str | Path, cfg: FitConfig, out: str | Path,
     run resumes from it when rerun, and it is deleted once the table is written."""
     spec = read_spectrum(data)
     m = cfg.model
-    if spec.sd is not None and not cfg.noise.estimate:
+    if spec.sd is not None and cfg.noise.sd is not None:
         from .errors import ConfigError
         raise ConfigError(f"{data}: the file has an sd column (per-point noise) and "
                           f"{cfg.source} sets noise.sd; remove noise.sd to use the column, or "
                           f"drop the column to use a single noise level")
     problems = [build_problem(spec.x, spec.y, spec.sd, m.shape, K, m.background, m.degree,
-                              cfg.priors, source=str(data)) for K in m.K]
+                              cfg.priors, source=str(data), likelihood=m.likelihood,
+                              shirley=m.shirley) for K in m.K]
     ckpt = None if checkpoint_dir is None else checkpoint_path(data, checkpoint_dir)
     fits = fit_problems(problems, settings_from_config(cfg), cfg.raw, checkpoint=ckpt)
     out = Path(out)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kernel import run_chain
+from .errors import ConfigError
+from .likelihood import CODES, valid_mean
 from .model import Problem
 from .priors import pack
 from .rng import seed_state
@@ -47,8 +49,15 @@ def initial_state(problem: Problem, L: int, rng: np.random.Generator):
     u0 = np.empty((L, P))
     step = np.empty((L, P))
     step_max = np.empty(P)
+    draws = np.stack([prior.sample(rng, L) for prior in problem.priors], axis=-1) if P else \
+        np.zeros((L, 0))
+    if problem.likelihood == "poisson":
+        draws = _valid_start(problem, draws, rng)
     for p, prior in enumerate(problem.priors):
-        draw = prior.sample(rng, L)
+        draw = draws[:, p]
+        if prior.fixed:
+            u0[:, p], step[:, p], step_max[p] = draw, 0.0, 0.0
+            continue
         if logsp[p]:
             draw = np.log(np.maximum(draw, 1e-300))
             step[:, p], step_max[p] = LOG_STEP0, LOG_STEP_MAX
@@ -57,6 +66,22 @@ def initial_state(problem: Problem, L: int, rng: np.random.Generator):
             step[:, p], step_max[p] = 0.1 * sc, sc
         u0[:, p] = draw
     return codes, params, logsp, u0, step, step_max
+
+
+VALID_START_TRIES = 1000
+
+
+def _valid_start(problem: Problem, draws: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Redraw (from the prior) every replica whose Poisson mean is invalid: the sampler starts
+    in, and stays in, the prior restricted to valid means (see likelihood.py)."""
+    for _ in range(VALID_START_TRIES):
+        bad = np.flatnonzero(~valid_mean(problem.curve(draws), problem.y))
+        if not bad.size:
+            return draws
+        draws[bad] = np.stack([p.sample(rng, bad.size) for p in problem.priors], axis=-1)
+    raise ConfigError(f"priors: no prior draw with a positive Poisson mean in "
+                      f"{VALID_START_TRIES} tries (K={problem.K}); give the background a prior "
+                      f"with positive support")
 
 
 @dataclass
@@ -105,16 +130,16 @@ def advance(problem: Problem, betas: np.ndarray, burn_in: int, thin: int, cs: Ch
     ``pause[0]`` becomes non-zero. ``stop`` must be such a multiple or the last sweep, so that a
     continued chain is bit-for-bit the unsplit one (see kernel.run_chain)."""
     codes, params, logsp = pack(list(problem.priors))
-    step_max = np.array([LOG_STEP_MAX if logsp[p] else pr.scale()
+    step_max = np.array([0.0 if pr.fixed else LOG_STEP_MAX if logsp[p] else pr.scale()
                          for p, pr in enumerate(problem.priors)], dtype=float)
     if pause is None:
         pause = np.zeros(1, dtype=np.int64)
     t0 = time.perf_counter()
     cs.sweep = int(run_chain(
-        problem.shape.code, problem.background.code, problem.x, problem.h, problem.y, problem.w,
+        problem.shape.code, problem.background.code, problem.x, problem.h, problem.y_fit, problem.w,
         problem.K, problem.stride, problem.nb, codes, params, logsp, betas, cs.u, cs.step,
         step_max, burn_in, cs.ne.shape[1], thin, cs.rng, cs.sweep, stop, cs.who, cs.acc_win,
-        pause, cs.ne, cs.theta, cs.acc, cs.swap))
+        pause, cs.ne, cs.theta, cs.acc, cs.swap, CODES[problem.likelihood], problem.y))
     cs.seconds += time.perf_counter() - t0
     return cs
 

@@ -137,6 +137,7 @@ def to_datatree(fit: KFit) -> xr.DataTree:
             "free_energy_se": float(fit.free_energy_se),
             "noise_sd": float(fit.noise_sd),
             "noise_estimated": bool(fit.noise_estimated),
+            "likelihood": str(fit.likelihood),
             "target_rung": int(fit.target_rung),
             "seed": int(fit.seed),
             "config": _dumps(fit.config),

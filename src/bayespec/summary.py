@@ -58,8 +58,11 @@ def predictive_band(problem: Problem, fit: KFit, rng: np.random.Generator,
     theta = pack_draws(problem, fit)  # (N, P)
     pick = rng.choice(theta.shape[0], size=min(max_draws, theta.shape[0]), replace=False)
     f = problem.curve(theta[np.sort(pick)])
-    sd = fit.noise_sd / np.sqrt(problem.w)
-    yrep = f + rng.standard_normal(f.shape) * sd
+    if problem.likelihood == "poisson":  # new counts given the mean (valid: f >= 0)
+        yrep = rng.poisson(np.maximum(f, 0.0)).astype(float)
+    else:
+        sd = fit.noise_sd / np.sqrt(problem.w)
+        yrep = f + rng.standard_normal(f.shape) * sd
     lo, hi = np.quantile(f, [0.025, 0.975], axis=0)
     ylo, yhi = np.quantile(yrep, [0.025, 0.975], axis=0)
     return {"f_mean": f.mean(axis=0), "f_lo": lo, "f_hi": hi, "y_lo": ylo, "y_hi": yhi,
