@@ -334,3 +334,37 @@ def test_preprocess_linear_subtraction(tmp_path):
     np.testing.assert_allclose(ds["y"].values, y - 0.5 - 0.2 * x, atol=1e-9)
     assert ds.attrs["subtract"] == "linear"
     np.testing.assert_allclose(ds.attrs["subtracted_line"], [0.5, 0.2], atol=1e-9)
+
+
+def test_likelihood_column_selects_poisson_per_spectrum(tmp_path, spectrum_file):
+    """A row with likelihood poisson fits raw counts (the campaign's noise block does not apply
+    to it); its other rows keep the Gaussian likelihood; non-count data fail that spectrum
+    only, naming the file and the line."""
+    counts = tmp_path / "counts.csv"
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 3, 61)
+    y = rng.poisson(20 + 200 * np.exp(-((x - 1.5) ** 2) / (2 * 0.2 ** 2)))
+    counts.write_text("x,y\n" + "".join(f"{float(a)!r},{int(b)}\n" for a, b in zip(x, y)))
+    c = load(tmp_path, [{"id": "g", "path": spectrum_file},
+                        {"id": "p", "path": counts, "likelihood": "poisson",
+                         "priors": "counts"},
+                        {"id": "bad", "path": spectrum_file, "likelihood": "poisson"}],
+             prior_sets={"counts": {  # counts need count-sized priors and a positive mean
+                 "amplitude": {"dist": "uniform", "low": 0, "high": 500},
+                 "background": [{"dist": "uniform", "low": 1, "high": 100},
+                                {"dist": "normal", "mean": 0, "sd": 0.3}]}})
+    pg, pp = c.fit_params("g", 1), c.fit_params("p", 1)
+    assert pg["model"].get("likelihood", "gaussian") == "gaussian"
+    assert pg["noise"]["estimate"] is True
+    assert pp["model"]["likelihood"] == "poisson" and not pp.get("noise")
+    raw = {**pp, "sampler": {**pp["sampler"], "burn_in": 50, "sweeps": 60, "chains": 2,
+                             "threads": 1}}
+    for sid, path in (("p", counts), ("bad", spectrum_file)):
+        ing, pre = tmp_path / f"{sid}.ing.zarr", tmp_path / f"{sid}.pre.zarr"
+        campaign.ingest(path, ing, c.ingest_params(sid))
+        campaign.preprocess(ing, pre, c.preprocess_params(sid))
+        st = campaign.fit_one(pre, tmp_path / sid / "K1.zarr", raw, 1, threads=1, spectrum=sid)
+        if sid == "p":
+            assert st == "ok"
+        else:
+            assert st.startswith(f"error: {spectrum_file}: x = ") and "negative count" in st

@@ -71,7 +71,8 @@ GPU_BACKENDS = ("cupy",)
 FIGURES = ("fit", "free_energy", "noise", "positions", "swap")
 #: manifest columns the workflow reads; any other column is kept as metadata
 MANIFEST_COLUMNS = ("id", "path", "format", "x_col", "y_col", "sd_col", "roi_min", "roi_max",
-                    "x_units", "y_units", "group", "K", "shape", "priors", "noise_sd", "seed",
+                    "x_units", "y_units", "group", "K", "shape", "likelihood", "priors",
+                    "noise_sd", "seed",
                     "true_K", "mu", "index", "nxdata", "binding_energy", "bin", "subtract",
                     "normalise")
 #: manifest columns that override the config's preprocess block for one spectrum
@@ -627,13 +628,25 @@ class Campaign:
 
     def fit_config_for(self, row: dict):
         """The FitConfig of one manifest row: the config's fit block with the row's K, shape,
-        prior set, known noise sd and seed applied (validated by bayespec)."""
+        likelihood, prior set, known noise sd and seed applied (validated by bayespec). A row
+        with likelihood poisson drops the campaign's noise block (counts have no noise level
+        to give or estimate)."""
         over: dict[str, dict] = {}
         src = f"{self.fit_source} + manifest row {row.get('id')!r}"
+        base = self.base_fit
         if row.get("K") is not None:
             over.setdefault("model", {})["K"] = _K_value(row["K"])
         if row.get("shape") is not None:
             over.setdefault("model", {})["shape"] = row["shape"]
+        if row.get("likelihood") is not None:
+            over.setdefault("model", {})["likelihood"] = row["likelihood"]
+            if row["likelihood"] == "poisson" and base.model.likelihood != "poisson":
+                from .config import parse_fit_config
+
+                raw = json.loads(json.dumps(base.raw))
+                raw.pop("noise", None)
+                raw["model"]["likelihood"] = "poisson"
+                base = parse_fit_config(raw, src)
         if row.get("priors") is not None:
             over["priors"] = dict((self.config.get("prior_sets") or {})[row["priors"]])
         if row.get("noise_sd") is not None:
@@ -641,8 +654,8 @@ class Campaign:
         if row.get("seed") is not None:
             over.setdefault("sampler", {})["seed"] = row["seed"]
         if not over:
-            return self.base_fit
-        return self._with(self.base_fit, source=src, **over)
+            return base
+        return self._with(base, source=src, **over)
 
     def fit_config(self, sid: str):
         return self.fit_config_for(self.rows[sid])

@@ -20,8 +20,6 @@ MIN_VALID of its mass on valid means is refused (fix the priors instead).
 from __future__ import annotations
 
 import math
-import re
-from pathlib import Path
 
 import numpy as np
 from scipy.special import gammaln, xlogy
@@ -34,38 +32,41 @@ MIN_VALID = 0.5  # smallest accepted prior mass on valid Poisson means
 VALID_DRAWS = 4000  # prior draws used to estimate P_valid
 
 
-def check_counts(y: np.ndarray, source: str = "") -> None:
-    """Raise DataError unless every y_i is a non-negative integer (a Poisson count).
+def check_counts(y: np.ndarray, source: str = "", where: list[str] | None = None,
+                 x: np.ndarray | None = None) -> None:
+    """Check that ``y`` (shape (n,)) holds counts for a Poisson likelihood: finite, >= 0 and
+    whole numbers; DataError naming ``source`` and the first bad point otherwise.
 
-    Names the file and, when ``source`` is a readable text file, the first bad line."""
-    y = np.asarray(y, dtype=float)
-    bad = np.flatnonzero((y < 0) | (y != np.round(y)) | ~np.isfinite(y))
-    if not bad.size:
-        return
-    where = _first_bad_line(source) or f"point {int(bad[0]) + 1}"
-    raise DataError(f"{source or 'data'}: {where}: y = {float(y[bad[0]]):g} is not a count; "
-                    f"model.likelihood poisson needs raw non-negative integer counts (not "
-                    f"normalised or background-subtracted data); use likelihood gaussian "
-                    f"for other data")
+    The point is named by ``where[i]`` ("line 12") when given, else by its axis value
+    ``x[i]`` (after preprocessing, lines of the file no longer map to points), else "point i"."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        raise DataError(f"{source or 'data'}: counts must be a 1-D array, got shape {y.shape}")
 
+    def at(i: int) -> str:
+        if where is not None:
+            return where[i]
+        if x is not None:
+            return f"x = {float(x[i]):.6g}"
+        return f"point {i} (0-based, after preprocessing)"
 
-def _first_bad_line(source: str) -> str | None:
-    """'line N' of the first data row whose 2nd column is not a non-negative integer."""
-    try:
-        text = Path(source).read_text(encoding="utf-8-sig", errors="replace")
-    except (OSError, ValueError):
-        return None
-    for lineno, line in enumerate(text.splitlines(), 1):
-        cells = [c for c in re.split(r"[,;\s]+", line.split("#", 1)[0].strip()) if c]
-        if len(cells) < 2:
-            continue
-        try:
-            v = float(cells[1])
-        except ValueError:
-            continue  # header
-        if not (math.isfinite(v) and v >= 0 and v == round(v)):
-            return f"line {lineno}"
-    return None
+    src = source or "data"
+    bad = np.flatnonzero(~np.isfinite(y))
+    if bad.size:
+        raise DataError(f"{src}: {at(int(bad[0]))}: count is {float(y[bad[0]])!r}; a Poisson "
+                        f"likelihood needs finite counts")
+    bad = np.flatnonzero(y < 0)
+    if bad.size:
+        raise DataError(f"{src}: {at(int(bad[0]))}: negative count {y[bad[0]]:g} "
+                        f"({bad.size} negative in all); a Poisson likelihood needs raw counts "
+                        f">= 0: do not subtract a background or normalise before a Poisson "
+                        f"fit, or use the Gaussian likelihood")
+    bad = np.flatnonzero(y != np.round(y))
+    if bad.size:
+        raise DataError(f"{src}: {at(int(bad[0]))}: count {float(y[bad[0]])!r} is not a whole "
+                        f"number; a Poisson likelihood needs raw counts (no binning by mean, "
+                        f"normalisation or background subtraction), or use the Gaussian "
+                        f"likelihood")
 
 
 def poisson_constant(counts: np.ndarray) -> float:

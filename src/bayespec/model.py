@@ -157,7 +157,7 @@ def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: st
             raise ConfigError(f"{source or 'data'}: the file has an sd column but "
                               f"model.likelihood is poisson (the variance of a count is its "
                               f"mean); drop the column or use likelihood gaussian")
-        check_counts(y, source)
+        check_counts(y, source, x=x)
     offset = None
     if shirley:
         from .shirley import shirley_background

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..likelihood import check_counts  # noqa: F401 - re-exported: readers check counts too
 
 __all__ = ["Record", "FORMATS", "EXTENSIONS", "OPTIONS", "detect_format", "check_options", "read",
            "stack_size",
@@ -162,34 +163,3 @@ def stack_size(path: str | Path, fmt: str | None = None, **options: Any) -> int 
 
     opts = check_options(p, f, options)
     return nexus_stack_size(p, nxdata=opts.get("nxdata"))
-
-
-def check_counts(y: np.ndarray, source: str, where: list[str] | None = None) -> None:
-    """Check that ``y`` (shape (n,)) holds counts for a Poisson likelihood: finite, >= 0 and
-    whole numbers. ``where[i]`` names point i ("line 12"; default "point i" of the array).
-    DataError naming ``source`` and the first bad point otherwise."""
-    from ..errors import DataError
-
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 1:
-        raise DataError(f"{source}: counts must be a 1-D array, got shape {y.shape}")
-
-    def at(i: int) -> str:
-        return where[i] if where is not None else f"point {i} (0-based, after preprocessing)"
-
-    bad = np.flatnonzero(~np.isfinite(y))
-    if bad.size:
-        raise DataError(f"{source}: {at(int(bad[0]))}: count is {float(y[bad[0]])!r}; a Poisson "
-                        f"likelihood needs finite counts")
-    bad = np.flatnonzero(y < 0)
-    if bad.size:
-        raise DataError(f"{source}: {at(int(bad[0]))}: negative count {y[bad[0]]:g} "
-                        f"({bad.size} negative in all); a Poisson likelihood needs raw counts "
-                        f">= 0: do not subtract a background or normalise before a Poisson "
-                        f"fit, or use the Gaussian likelihood")
-    bad = np.flatnonzero(y != np.round(y))
-    if bad.size:
-        raise DataError(f"{source}: {at(int(bad[0]))}: count {float(y[bad[0]])!r} is not a whole "
-                        f"number; a Poisson likelihood needs raw counts (no binning by mean, "
-                        f"normalisation or background subtraction), or use the Gaussian "
-                        f"likelihood")
