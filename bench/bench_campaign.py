@@ -76,7 +76,7 @@ fit:
     width: {{dist: lognormal, mu: -2.5, sigma: 0.5}}
     background: {{dist: normal, mean: 0, sd: 1}}
   noise: {{estimate: true}}
-  sampler: {{replicas: 24, ratio: 1.5, burn_in: {burn}, sweeps: {sweeps}, chains: 4, seed: 0}}
+  sampler: {{replicas: 24, ratio: 1.5, burn_in: {burn}, sweeps: {sweeps}, chains: {chains}, seed: 0}}
 """
 
 
@@ -103,7 +103,8 @@ def make_campaign(wd: Path, n_spectra: int, args) -> dict[str, dict]:
     (wd / "spectra.tsv").write_text("\n".join(rows) + "\n")
     (wd / "config.yaml").write_text(CONFIG.format(
         batch=args.batch_size, threads=args.threads, backend=args.backend,
-        Ks=", ".join(str(k) for k in args.Ks), burn=args.burn_in, sweeps=args.sweeps))
+        Ks=", ".join(str(k) for k in args.Ks), burn=args.burn_in, sweeps=args.sweeps,
+        chains=args.chains))
     return truth
 
 
@@ -126,8 +127,9 @@ def main() -> int:
     ap.add_argument("--spectra", type=int, default=1000)
     ap.add_argument("--batch-size", type=int, default=50)
     ap.add_argument("--Ks", type=int, nargs="+", default=[1, 2, 3, 4])
-    ap.add_argument("--burn-in", type=int, default=400)
-    ap.add_argument("--sweeps", type=int, default=800)
+    ap.add_argument("--burn-in", type=int, default=250)
+    ap.add_argument("--sweeps", type=int, default=500)
+    ap.add_argument("--chains", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1, help="sampler threads per fit job")
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--backend", default="numba")
@@ -159,7 +161,7 @@ def main() -> int:
     report = {
         "spectra": args.spectra, "Ks": args.Ks, "batch_size": args.batch_size,
         "backend": args.backend, "cores": args.cores, "threads_per_fit": args.threads,
-        "burn_in": args.burn_in, "sweeps": args.sweeps, "chains": 4,
+        "burn_in": args.burn_in, "sweeps": args.sweeps, "chains": args.chains,
         "wall_s": wall, "sampler_core_s": core_s, "fit_stores": n_stores,
         "overhead_share": overhead, "spectra_per_minute": args.spectra / wall * 60,
         "failed": int((s["status"] != "ok").sum()),
