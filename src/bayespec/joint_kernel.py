@@ -26,7 +26,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .kernel import ADAPT_WINDOW, RECOMPUTE_EVERY, TARGET_ACCEPT, _lp_sampled
+from .kernel import (ADAPT_WINDOW, RECOMPUTE_EVERY, _lp_sampled, adapt_steps, record_sweep,
+                     swap_neighbours)
 from .rng import fill_normal, uniform
 from .shapes import background_any, profile_any
 
@@ -263,15 +264,7 @@ def run_joint_chain(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_
                     acc_win[l, p] += 1
                     if sampling:
                         out_acc[l, p] += 1
-        for l in range(L - 1):
-            s1 = who[l]
-            s2 = who[l + 1]
-            log_ratio = 0.5 * (betas[l + 1] - betas[l]) * (ss[s2] - ss[s1])
-            if log_ratio >= 0.0 or uniform(state) < math.exp(log_ratio):
-                who[l] = s2
-                who[l + 1] = s1
-                if sampling:
-                    out_swap[l] += 1
+        swap_neighbours(betas, ss, who, state, out_swap, sampling)
         if (sweep + 1) % RECOMPUTE_EVERY == 0:
             for s in range(L):
                 _locals(th[s], src, a, c, off, g, loc[s])
@@ -279,23 +272,6 @@ def run_joint_chain(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_
                                     unit_npar, unit_isbg, loc[s], prof[s], lo[s], hi[s], r[s])
         if not sampling:
             if (sweep + 1) % ADAPT_WINDOW == 0:
-                for l in range(L):
-                    for p in range(P):
-                        rate = acc_win[l, p] / ADAPT_WINDOW
-                        st = step[l, p] * math.exp(2.0 * (rate - TARGET_ACCEPT))
-                        if st > step_max[p]:
-                            st = step_max[p]
-                        if st < 1e-12 * step_max[p]:
-                            st = 1e-12 * step_max[p]
-                        step[l, p] = st
-                        acc_win[l, p] = 0
+                adapt_steps(step, acc_win, step_max)
         else:
-            t = sweep - n_burn
-            for l in range(L):
-                out_ne[l, t] = 0.5 * ss[who[l]]
-            if t % thin == thin - 1:
-                dd = t // thin
-                for l in range(L):
-                    s = who[l]
-                    for p in range(P):
-                        out_theta[l, dd, p] = th[s, p]
+            record_sweep(sweep - n_burn, thin, ss, who, th, out_ne, out_theta)

@@ -64,6 +64,55 @@ def _lp_sampled(code, p, u, logsp):
     return log_prior(code, p, u)
 
 
+@njit(cache=True, inline="always")
+def swap_neighbours(betas, ss, who, state, out_swap, sampling):
+    """Neighbour swaps of one sweep, pairs (l, l + 1) in order, exchanging slot indices in
+    ``who`` (slot at each rung). ss: (L,) sum w r^2 per slot (2 n E); out_swap (L-1,) counts
+    accepted swaps while ``sampling``. Shared by every exchange MC kernel."""
+    for l in range(betas.shape[0] - 1):
+        s1 = who[l]
+        s2 = who[l + 1]
+        log_ratio = 0.5 * (betas[l + 1] - betas[l]) * (ss[s2] - ss[s1])
+        if log_ratio >= 0.0 or uniform(state) < math.exp(log_ratio):
+            who[l] = s2
+            who[l + 1] = s1
+            if sampling:
+                out_swap[l] += 1
+
+
+@njit(cache=True, inline="always")
+def adapt_steps(step, acc_win, step_max):
+    """End of a burn-in adaptation window: scale each rung's and parameter's proposal sd
+    (L, P) towards TARGET_ACCEPT from its window acceptance acc_win (L, P), within
+    [1e-12, 1] x step_max (P,); reset the window counts."""
+    L, P = step.shape
+    for l in range(L):
+        for p in range(P):
+            rate = acc_win[l, p] / ADAPT_WINDOW
+            st = step[l, p] * math.exp(2.0 * (rate - TARGET_ACCEPT))
+            if st > step_max[p]:
+                st = step_max[p]
+            if st < 1e-12 * step_max[p]:
+                st = 1e-12 * step_max[p]
+            step[l, p] = st
+            acc_win[l, p] = 0
+
+
+@njit(cache=True, inline="always")
+def record_sweep(t, thin, ss, who, th, out_ne, out_theta):
+    """Store sampling sweep t: n E = ss / 2 at every rung, and every thin-th sweep the
+    natural-space parameters th (slots, P) in rung order."""
+    L = who.shape[0]
+    for l in range(L):
+        out_ne[l, t] = 0.5 * ss[who[l]]
+    if t % thin == thin - 1:
+        d = t // thin
+        for l in range(L):
+            s = who[l]
+            for p in range(th.shape[1]):
+                out_theta[l, d, p] = th[s, p]
+
+
 # Hot loops: reassociation lets LLVM vectorise the reductions; no nnan/ninf, since -inf prior
 # densities are compared explicitly in the kernel.
 _FM = {"reassoc", "nsz", "arcp", "contract"}
@@ -345,16 +394,7 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
                     acc_win[l, p] += 1
                     if sampling:
                         out_acc[l, p] += 1
-        # neighbour swaps, all pairs every sweep
-        for l in range(L - 1):
-            s1 = who[l]
-            s2 = who[l + 1]
-            log_ratio = 0.5 * (betas[l + 1] - betas[l]) * (ss[s2] - ss[s1])
-            if log_ratio >= 0.0 or uniform(state) < math.exp(log_ratio):
-                who[l] = s2
-                who[l + 1] = s1
-                if sampling:
-                    out_swap[l] += 1
+        swap_neighbours(betas, ss, who, state, out_swap, sampling)
         if (sweep + 1) % RECOMPUTE_EVERY == 0:
             for s in range(L):
                 ss[s] = _full_state(shape_code, bg_code, x, h, y, w, K, stride, nb, th[s], prof[s],
@@ -363,26 +403,9 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
                     ss[s] = _pois_ss(counts, r[s])
         if not sampling:
             if (sweep + 1) % ADAPT_WINDOW == 0:
-                for l in range(L):
-                    for p in range(P):
-                        rate = acc_win[l, p] / ADAPT_WINDOW
-                        st = step[l, p] * math.exp(2.0 * (rate - TARGET_ACCEPT))
-                        if st > step_max[p]:
-                            st = step_max[p]
-                        if st < 1e-12 * step_max[p]:
-                            st = 1e-12 * step_max[p]
-                        step[l, p] = st
-                        acc_win[l, p] = 0
+                adapt_steps(step, acc_win, step_max)
         else:
-            t = sweep - n_burn
-            for l in range(L):
-                out_ne[l, t] = 0.5 * ss[who[l]]
-            if t % thin == thin - 1:
-                d = t // thin
-                for l in range(L):
-                    s = who[l]
-                    for p in range(P):
-                        out_theta[l, d, p] = th[s, p]
+            record_sweep(sweep - n_burn, thin, ss, who, th, out_ne, out_theta)
         if (sweep + 1) % RECOMPUTE_EVERY == 0 and pause[0] != 0:
             return sweep + 1
     return stop
