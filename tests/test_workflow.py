@@ -245,7 +245,9 @@ def test_kill_and_resume_gives_identical_results(demo, tmp_path):
     check(snakemake(wd, "--unlock", "--configfile", "fast.yaml"))
     out = check(snakemake(wd, *RUN, "--rerun-incomplete"))
     assert "2 spectra, 0 failed" in out, out[-3000:]
+    # the group verdict needs pair_b, which this reduced manifest leaves out
     ref = read_summary(demo).set_index("spectrum").loc[list(keep)]
+    ref = ref.drop(columns=["group_verdict", "group_delta", "group_delta_se"])
     got = read_summary(wd).set_index("spectrum")
     pd.testing.assert_frame_equal(got.dropna(axis=1, how="all"), ref.dropna(axis=1, how="all"))
     for sid in keep:
@@ -388,6 +390,8 @@ def test_batch_jobs_give_the_unbatched_numbers(demo, tmp_path):
     assert not {"ingest", "preprocess", "fit", "select"} & set(jobs), jobs
     s = read_summary(wd).set_index("spectrum")
     ref = read_summary(demo).set_index("spectrum").loc[["nagata2012", "single", "pair"]]
+    # the group verdict needs pair_b, which this manifest leaves out
+    ref = ref.drop(columns=["group_verdict", "group_delta", "group_delta_se"])
     cols = [c for c in ref.columns if c in s.columns]
     assert ref.drop(columns=cols).isna().all().all()  # peak columns only the quartet has
     pd.testing.assert_frame_equal(s.loc[ref.index, cols], ref[cols], check_dtype=False)
