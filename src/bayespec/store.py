@@ -191,49 +191,8 @@ def _sibling(dest: Path, tag: str) -> Path:
 
 
 def write_fit(path: str | os.PathLike[str], fit: KFit) -> Path:
-    """Write ``fit`` as a Zarr v3 store at ``path`` atomically; return the final path.
-
-    The store is written to a hidden sibling temp directory, marked ``complete = True`` last,
-    synced, then renamed into place (an existing store is moved aside first and deleted after).
-    A crash leaves either the old store or nothing at ``path``, never a partial store.
-    """
-    dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _sibling(dest, "tmp")
-    old: Path | None = None
-    try:
-        tree = to_datatree(fit)
-        import zarr
-
-        with warnings.catch_warnings():
-            # "Consolidated metadata is currently not part in the Zarr format 3 specification"
-            warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
-            # consolidated once at the end, not after every group: a quarter less time per
-            # store (thousands of stores in a campaign)
-            tree.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False)
-            zarr.open_group(tmp, mode="r+", zarr_format=3).attrs["complete"] = True
-            zarr.consolidate_metadata(tmp, zarr_format=3)
-        _fsync_tree(tmp)
-        if dest.exists() or dest.is_symlink():
-            old = _sibling(dest, "old")
-            _rename(dest, old)
-        try:
-            _rename(tmp, dest)
-        except BaseException:
-            if old is not None:  # put the previous store back
-                _rename(old, dest)
-                old = None
-            raise
-        _fsync_path(dest.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)
-    return dest
+    """Write ``fit`` as a Zarr v3 store at ``path`` atomically (:func:`write_datatree`)."""
+    return write_datatree(path, to_datatree(fit))
 
 
 def read_fit(path: str | os.PathLike[str]) -> xr.DataTree:
@@ -285,8 +244,13 @@ def write_table_atomic(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def write_datatree(path: str | os.PathLike[str], tree: xr.DataTree) -> Path:
-    """Write any DataTree (e.g. a joint integration fit) as a Zarr v3 store atomically, with the
-    ``complete`` marker, like :func:`write_fit` (temp sibling, fsync, rename)."""
+    """Write a DataTree (a fit, a joint integration fit) as a Zarr v3 store at ``path``
+    atomically; return the final path.
+
+    The store is written to a hidden sibling temp directory, marked ``complete = True`` last,
+    synced, then renamed into place (an existing store is moved aside first and deleted after).
+    A crash leaves either the old store or nothing at ``path``, never a partial store.
+    """
     import zarr
 
     dest = Path(path)
@@ -295,6 +259,7 @@ def write_datatree(path: str | os.PathLike[str], tree: xr.DataTree) -> Path:
     old: Path | None = None
     try:
         with warnings.catch_warnings():
+            # "Consolidated metadata is currently not part in the Zarr format 3 specification"
             warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
             # consolidated once at the end, not after every group: a quarter less time per
             # store (thousands of stores in a campaign)
@@ -302,7 +267,7 @@ def write_datatree(path: str | os.PathLike[str], tree: xr.DataTree) -> Path:
             zarr.open_group(tmp, mode="r+", zarr_format=3).attrs["complete"] = True
             zarr.consolidate_metadata(tmp, zarr_format=3)
         _fsync_tree(tmp)
-        if dest.exists():
+        if dest.exists() or dest.is_symlink():
             old = _sibling(dest, "old")
             _rename(dest, old)
         try:
@@ -312,9 +277,13 @@ def write_datatree(path: str | os.PathLike[str], tree: xr.DataTree) -> Path:
                 _rename(old, dest)
                 old = None
             raise
+        _fsync_path(dest.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
     return dest
