@@ -55,8 +55,9 @@ def test_fit_writes_stores_and_table(files, capsys):
         assert idata.posterior["amplitude"].shape[:2] == (4, 200)
     # a plain xarray reader sees the same
     raw = xr.open_datatree(out / "K3.zarr", engine="zarr")
+    # the table keeps 6 significant digits: a relative rounding error up to 5e-6
     assert float(raw.attrs["free_energy"]) == table.loc[2, "free_energy"] or np.isclose(
-        raw.attrs["free_energy"], table.loc[2, "free_energy"], rtol=1e-6)
+        raw.attrs["free_energy"], table.loc[2, "free_energy"], rtol=1e-5)
     assert main(["summary", str(out)]) == 0
     s = capsys.readouterr().out
     assert "selected K = 3" in s and "center" in s and "q97.5" in s

@@ -42,6 +42,7 @@ from . import __version__
 from .errors import BayespecError, ConfigError, DataError
 from .io import parse_cell, read_text
 from .store import _dumps, _json_default, _sibling
+from .zarrio import write_tree
 
 __all__ = [
     "ID_PATTERN", "ENTRY_PATTERN", "entry_name", "STATUS_OK", "STAGES", "FORMATS",
@@ -165,8 +166,7 @@ def write_dataset_atomic(ds, path: str | os.PathLike) -> Path:
     _clean_stale(dest)
     tmp = _sibling(dest, "tmp")
     try:
-        with _quiet_zarr():
-            ds.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=True)
+        write_tree(ds, tmp, fsync=False)  # atomic by the rename (see store.write_datatree)
         _replace_dir(tmp, dest)
     finally:
         if tmp.exists():

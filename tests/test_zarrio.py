@@ -1,0 +1,84 @@
+"""bayespec.zarrio writes the Zarr v3 that zarr-python and xarray read back identically."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+
+from bayespec.zarrio import write_tree
+
+
+def _tree() -> xr.DataTree:
+    rng = np.random.default_rng(0)
+    post = xr.Dataset(
+        {"amplitude": (("chain", "draw", "peak"), rng.normal(size=(2, 5, 3))),
+         "background": (("chain", "draw", "coef"), rng.normal(size=(2, 5, 2)))},
+        coords={"chain": np.arange(2), "draw": np.arange(5), "peak": np.arange(3),
+                "coef": np.array(["c0", "c1"], dtype=np.dtypes.StringDType())},
+        attrs={"inference_library": "bayespec", "n": np.int64(3)})
+    const = xr.Dataset({"K": ((), np.int64(3)), "noise_estimated": ((), True),
+                        "noise_sd": ((), 0.25), "x": (("x",), np.linspace(0, 1, 7)),
+                        "flag": (("x",), np.arange(7) % 2 == 0),
+                        "counts": (("x",), np.arange(7, dtype=np.int32)),
+                        "f32": (("x",), np.linspace(0, 1, 7, dtype=np.float32))})
+    empty = xr.Dataset({"amplitude": (("chain", "peak"), np.zeros((2, 0)))})
+    ladder = xr.Dataset({"beta": (("rung",), np.array([0.0, 0.5, np.nan]))},
+                        coords={"param": ("param", np.array(["a[0]", "wµ"]))},
+                        attrs={"note": "ä", "nan": float("nan"), "list": [1, 2]})
+    return xr.DataTree.from_dict({"/": xr.Dataset(attrs={"K": 3, "config": "{}"}),
+                                  "posterior": post, "constant_data": const,
+                                  "empty": empty, "ladder": ladder})
+
+
+def test_round_trip_identical_to_the_tree_and_to_xarrays_writer(tmp_path):
+    tree = _tree()
+    write_tree(tree, tmp_path / "fast.zarr", final_attrs={"complete": True})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zarr: consolidated metadata / fixed-length strings
+        tree.to_zarr(tmp_path / "xr.zarr", zarr_format=3, consolidated=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. "failed to open with consolidated metadata"
+        fast = xr.open_datatree(tmp_path / "fast.zarr", engine="zarr", zarr_format=3).load()
+    ref = xr.open_datatree(tmp_path / "xr.zarr", engine="zarr", zarr_format=3).load()
+    assert fast.attrs.pop("complete") is True
+    xr.testing.assert_identical(fast, ref)
+    # fixed-width unicode is stored as variable-length strings (xarray's writer uses zarr's
+    # unstable fixed-length type); both read back as the same strings
+    assert fast["ladder"]["param"].values.tolist() == ["a[0]", "wµ"]
+    assert np.isnan(fast["ladder"].attrs["nan"])
+    assert fast["constant_data"]["counts"].dtype == np.int32
+    assert fast["constant_data"]["f32"].dtype == np.float32
+
+
+def test_zarr_python_reads_every_array_and_the_consolidated_metadata(tmp_path):
+    tree = _tree()
+    write_tree(tree, tmp_path / "s.zarr")
+    g = zarr.open_group(tmp_path / "s.zarr", mode="r", zarr_format=3, use_consolidated=True)
+    np.testing.assert_array_equal(g["posterior/amplitude"][:], tree["posterior"]["amplitude"])
+    assert g["constant_data/K"][()] == 3
+    assert g["empty/amplitude"].shape == (2, 0)
+    meta = json.loads((tmp_path / "s.zarr" / "zarr.json").read_text())
+    listed = set(meta["consolidated_metadata"]["metadata"])
+    on_disk = {p.parent.relative_to(tmp_path / "s.zarr").as_posix()
+               for p in (tmp_path / "s.zarr").rglob("zarr.json")} - {"."}
+    assert listed == on_disk
+
+
+def test_a_plain_dataset_is_the_root_group(tmp_path):
+    ds = xr.Dataset({"y": (("x",), [1.0, 2.0])}, coords={"x": [0.0, 1.0]}, attrs={"id": "s1"})
+    write_tree(ds, tmp_path / "d.zarr")
+    xr.testing.assert_identical(xr.open_zarr(tmp_path / "d.zarr", zarr_format=3).load(), ds)
+
+
+def test_refuses_what_it_cannot_encode_and_existing_paths(tmp_path):
+    ds = xr.Dataset({"t": (("x",), np.array(["2020-01-01"], dtype="datetime64[ns]"))})
+    with pytest.raises(TypeError, match="'t' has dtype datetime64"):
+        write_tree(ds, tmp_path / "t.zarr")
+    (tmp_path / "e.zarr").mkdir()
+    with pytest.raises(FileExistsError):
+        write_tree(xr.Dataset(), tmp_path / "e.zarr")
