@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 import zarr
 
-from bayespec.zarrio import write_tree
+from bayespec.zarrio import read_tree, readable, write_tree
 
 
 def _tree() -> xr.DataTree:
@@ -82,3 +82,36 @@ def test_refuses_what_it_cannot_encode_and_existing_paths(tmp_path):
     (tmp_path / "e.zarr").mkdir()
     with pytest.raises(FileExistsError):
         write_tree(xr.Dataset(), tmp_path / "e.zarr")
+
+
+def test_read_tree_reads_both_writers_as_xarray_does(tmp_path):
+    tree = _tree()
+    write_tree(tree, tmp_path / "fast.zarr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree.to_zarr(tmp_path / "xr.zarr", zarr_format=3, consolidated=True)
+    # xarray stores fixed-width unicode with zarr's unstable fixed-length type: not ours
+    assert readable(tmp_path / "xr.zarr") is None
+    del tree["ladder"]["param"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree.to_zarr(tmp_path / "xr2.zarr", zarr_format=3, consolidated=True)
+    for name in ("fast.zarr", "xr2.zarr"):
+        assert readable(tmp_path / name) is not None
+        ref = xr.open_datatree(tmp_path / name, engine="zarr", zarr_format=3).load()
+        got = read_tree(tmp_path / name)
+        xr.testing.assert_identical(got, ref)
+        for node in ref.subtree:  # same dtypes too (assert_identical compares values)
+            for k, v in node.to_dataset(inherit=False).variables.items():
+                assert got[node.path][k].dtype == v.dtype or v.dtype.kind == "U", (node.path, k)
+
+
+def test_readable_refuses_what_xarray_would_decode(tmp_path):
+    ds = xr.Dataset({"y": (("x",), np.arange(3.0))}, coords={"t": ("x", [1, 2, 3])})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.to_zarr(tmp_path / "c.zarr", zarr_format=3, consolidated=True)  # "coordinates"
+        ds.to_zarr(tmp_path / "u.zarr", zarr_format=3, consolidated=False)
+    assert readable(tmp_path / "c.zarr") is None
+    assert readable(tmp_path / "u.zarr") is None  # no consolidated metadata
+    assert readable(tmp_path / "missing.zarr") is None

@@ -35,7 +35,7 @@ import xarray as xr
 from bayespec import __version__
 from bayespec.errors import DataError
 from bayespec.result import KFit
-from bayespec.zarrio import write_tree
+from bayespec.zarrio import read_tree, readable, write_tree
 
 __all__ = ["to_datatree", "write_fit", "read_fit", "to_inference_data", "write_table_atomic"]
 
@@ -197,14 +197,18 @@ def read_fit(path: str | os.PathLike[str]) -> xr.DataTree:
     hint = "delete it and rerun the fit"
     if not p.exists():
         raise DataError(f"{p}: no bayespec result store here; rerun the fit to create it")
-    try:
-        tree = xr.open_datatree(p, engine="zarr", zarr_format=3)
-    except Exception as exc:  # zarr/xarray raise a variety of types for bad stores
-        raise DataError(f"{p}: not a bayespec store or incomplete ({exc}); {hint}") from exc
-    try:
-        tree = tree.load()
-    finally:
-        tree.close()
+    root = readable(p)
+    if root is not None:  # the layout write_fit writes: read directly, ~20x quicker
+        tree = read_tree(p, root)
+    else:
+        try:
+            tree = xr.open_datatree(p, engine="zarr", zarr_format=3)
+        except Exception as exc:  # zarr/xarray raise a variety of types for bad stores
+            raise DataError(f"{p}: not a bayespec store or incomplete ({exc}); {hint}") from exc
+        try:
+            tree = tree.load()
+        finally:
+            tree.close()
     if tree.attrs.get("complete") is not True:
         raise DataError(f"{p}: not a bayespec store or incomplete (no 'complete' marker); {hint}")
     return tree

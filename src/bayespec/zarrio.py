@@ -1,4 +1,4 @@
-"""Write a small xarray tree (a fit, an ingested spectrum) as a Zarr v3 store, fast.
+"""Write (and read back) a small xarray tree (a fit, an ingested spectrum) as Zarr v3, fast.
 
 Why not ``DataTree.to_zarr``: zarr-python 3 spends several milliseconds of Python per array
 (metadata objects, codec pipelines, a thread-pool hop per file) and a fit store has ~36 tiny
@@ -13,7 +13,9 @@ metadata consolidated into the root ``zarr.json`` the way zarr-python does it.
 tests/test_zarrio.py reads what this writes back with zarr-python and ``xr.open_datatree`` and
 checks it is identical to the tree written and to what ``to_zarr`` writes. Only plain variables
 are supported (bool, integer, float, string; no CF encodings such as datetimes): anything
-else is refused with an error, never silently changed.
+else is refused with an error, never silently changed. :func:`read_tree` reads such stores
+back (single-chunk arrays, plain attributes); :func:`readable` says whether a store is one, so
+callers use xarray's general reader for anything else.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["write_tree"]
+__all__ = ["write_tree", "readable", "read_tree"]
 
 _ZSTD = {"name": "zstd", "configuration": {"level": 0, "checksum": False}}
 _CHUNK_KEYS = {"name": "default", "configuration": {"separator": "/"}}
@@ -108,7 +110,8 @@ def _write_bytes(path: Path, payload: bytes, sync: bool) -> None:
 
 
 def _dumps(meta: dict) -> bytes:
-    return json.dumps(meta, indent=2, allow_nan=True).encode()
+    # compact: the consolidated root metadata of a fit is ~40 kB, indenting costs 3x the time
+    return json.dumps(meta, separators=(",", ":"), allow_nan=True).encode()
 
 
 def write_tree(tree: xr.DataTree | xr.Dataset, path: str | os.PathLike,
@@ -174,3 +177,100 @@ def write_tree(tree: xr.DataTree | xr.Dataset, path: str | os.PathLike,
             finally:
                 os.close(fd)
 
+
+
+def _decode(chunk: bytes, meta: dict) -> np.ndarray:
+    from numcodecs import VLenUTF8, Zstd
+
+    shape = tuple(meta["shape"])
+    for codec in reversed(meta["codecs"]):
+        name = codec["name"]
+        if name == "zstd":
+            chunk = Zstd().decode(chunk)
+        elif name == "vlen-utf8":
+            out = np.empty(int(np.prod(shape)), dtype=object)
+            strings = VLenUTF8().decode(chunk, out=out)
+            return np.asarray(strings, dtype=np.dtypes.StringDType()).reshape(shape)
+        elif name == "bytes":
+            endian = "<" if codec.get("configuration", {}).get("endian", "little") == "little" \
+                else ">"
+            dtype = np.dtype(meta["data_type"]).newbyteorder(endian)
+            return np.frombuffer(chunk, dtype=dtype).astype(dtype.newbyteorder("="))\
+                .reshape(shape)
+    raise ValueError(f"no bytes codec in {meta['codecs']}")
+
+
+def readable(path: str | os.PathLike) -> dict | None:
+    """The consolidated metadata of ``path`` if :func:`read_tree` can read it (every array one
+    chunk, codecs bytes / zstd / vlen-utf8, default "/" chunk keys), else None."""
+    try:
+        root = json.loads((Path(path) / "zarr.json").read_text(encoding="utf-8"))
+        nodes = root["consolidated_metadata"]["metadata"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    for meta in nodes.values():
+        if meta.get("node_type") != "array":
+            continue
+        chunks = meta["chunk_grid"]["configuration"]["chunk_shape"]
+        if (any(c < s for c, s in zip(chunks, meta["shape"]))
+                or meta["chunk_key_encoding"] != _CHUNK_KEYS
+                or meta.get("storage_transformers")
+                or {c["name"] for c in meta["codecs"]} - {"bytes", "zstd", "vlen-utf8"}
+                or str(meta["data_type"]) not in _DATA_TYPES or _cf_encoded(meta)):
+            return None
+    return root
+
+
+_DATA_TYPES = {"bool", "string", "float16", "float32", "float64",
+               *(f"{s}int{b}" for s in ("", "u") for b in (8, 16, 32, 64))}
+_CF_KEYS = {"coordinates", "scale_factor", "add_offset", "calendar", "_Unsigned", "dtype"}
+
+
+def _cf_encoded(meta: dict) -> bool:
+    """Whether xarray would decode this array's attributes into something else (masking,
+    scaling, times, non-index coordinates): read_tree does none of that."""
+    attrs = meta.get("attributes", {})
+    if _CF_KEYS & set(attrs) or " since " in str(attrs.get("units", "")):
+        return True
+    return "_FillValue" in attrs and not meta["data_type"].startswith("float")
+
+
+def read_tree(path: str | os.PathLike, root: dict | None = None) -> xr.DataTree:
+    """Read a store that :func:`readable` accepts (what :func:`write_tree` writes, and what
+    ``to_zarr`` writes for small variables) into memory as a DataTree. Decoding as xarray does
+    for such stores: dims from ``dimension_names``, attrs as stored, floats' NaN fill kept."""
+    root = root if root is not None else readable(path)
+    if root is None:
+        raise ValueError(f"{path}: not a single-chunk consolidated Zarr v3 store")
+    base = Path(path)
+    groups: dict[str, dict] = {"": {"attrs": root.get("attributes", {}), "vars": {}}}
+    for key, meta in root["consolidated_metadata"]["metadata"].items():
+        if meta.get("node_type") == "group":
+            groups.setdefault(key, {"vars": {}})["attrs"] = meta.get("attributes", {})
+    for key, meta in root["consolidated_metadata"]["metadata"].items():
+        if meta.get("node_type") != "array":
+            continue
+        parent, _, name = key.rpartition("/")
+        shape = tuple(meta["shape"])
+        chunk = base / key / "c"
+        if shape:
+            chunk = chunk.joinpath(*["0"] * len(shape))
+        attrs = {k: v for k, v in meta.get("attributes", {}).items() if k != "_FillValue"}
+        if chunk.exists():
+            data = _decode(chunk.read_bytes(), meta)
+        elif meta["data_type"] == "string":
+            data = np.full(shape, meta["fill_value"], dtype=np.dtypes.StringDType())
+        else:
+            fill = meta["fill_value"]
+            data = np.full(shape, float("nan") if fill == "NaN" else fill,
+                           dtype=np.dtype(meta["data_type"]))
+        dims = tuple(meta.get("dimension_names") or ())
+        groups.setdefault(parent, {"attrs": {}, "vars": {}})["vars"][name] = \
+            xr.Variable(dims, data, attrs)
+    tree = {}
+    for key, g in groups.items():
+        variables = g["vars"]
+        coords = {k: v for k, v in variables.items() if v.dims == (k,)}
+        data_vars = {k: v for k, v in variables.items() if k not in coords}
+        tree["/" + key] = xr.Dataset(data_vars, coords=coords, attrs=g.get("attrs", {}))
+    return xr.DataTree.from_dict(tree)
