@@ -979,6 +979,11 @@ def ingest(source: str | os.PathLike, out: str | os.PathLike, params: Mapping,
 def _open_dataset(path: str | os.PathLike):
     import xarray as xr
 
+    from .zarrio import read_tree, readable
+
+    root = readable(path)
+    if root is not None:  # what write_dataset_atomic writes: read directly (~10x quicker)
+        return read_tree(path, root).to_dataset()
     with _quiet_zarr():
         ds = xr.open_zarr(str(path), zarr_format=3, consolidated=True)
         return ds.load()
