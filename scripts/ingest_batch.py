@@ -4,4 +4,6 @@ from _common import batching, campaign
 
 sm = snakemake  # noqa: F821 - injected by Snakemake's script directive
 with campaign.logged(sm.log[0]):
-    batching.ingest_many(list(sm.input), list(sm.output), sm.params.spec, log_path=sm.log[0])
+    status = batching.ingest_many(list(sm.input), list(sm.output.stores), sm.params.spec,
+                                  log_path=sm.log[0])
+    batching.write_index(sm.output.index, sm.params.spectra, sm.output.stores, status)

@@ -30,6 +30,20 @@ def test_plan_groups_by_settings_in_manifest_order_and_cuts_to_size():
     assert batching.plan(_campaign(["a", "b", "c"], 5)) == {"a..c": ["a", "b", "c"]}
 
 
+def test_batch_index_round_trip_and_bad_file(tmp_path):
+    p = tmp_path / "b" / "x.tsv"
+    batching.write_index(p, ["a", "b"], ["r/a.zarr", tmp_path / "b.zarr"],
+                         ["ok", "error: bad\tline\nmore"])
+    rows = batching.read_index(p)
+    assert [r["spectrum"] for r in rows] == ["a", "b"]
+    assert rows[1]["store"] == str(tmp_path / "b.zarr") and "\t" not in rows[1]["status"]
+    (tmp_path / "junk.tsv").write_text("a\tb\n")
+    with pytest.raises(campaign.DataError, match="junk.tsv: not a bayespec batch index"):
+        batching.read_index(tmp_path / "junk.tsv")
+    with pytest.raises(ValueError):  # one status per spectrum
+        batching.write_index(p, ["a"], ["s"], [])
+
+
 def _spectrum(path, seed, centre):
     x = np.linspace(0, 1, 101)
     y = np.exp(-0.5 * ((x - centre) / 0.05) ** 2) + 0.05 * np.random.default_rng(seed).standard_normal(101)

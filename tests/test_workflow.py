@@ -398,3 +398,13 @@ def test_batch_jobs_give_the_unbatched_numbers(demo, tmp_path):
     assert s.loc["broken", "status"].startswith("error: data/broken.csv: line 4")
     assert s.loc["broken", "log"] == "logs/ingest/batch/pair..broken.log"
     assert (wd / "logs" / "fit" / "batch" / "nagata2012..single" / "K3.log").is_file()
+    # the batch index the next stage depends on: one row per spectrum, with its status
+    from bayespec.batching import read_index
+
+    rows = read_index(wd / "results" / "batches" / "ingest" / "pair..broken.tsv")
+    assert [r["spectrum"] for r in rows] == ["pair", "broken"]
+    assert rows[0]["status"] == "ok" and rows[1]["status"].startswith("error: data/broken.csv")
+    rows = read_index(wd / "results" / "batches" / "fit" / "nagata2012..single" / "K3.tsv")
+    assert [(r["spectrum"], r["status"]) for r in rows] == [("nagata2012", "ok"),
+                                                            ("single", "ok")]
+    assert rows[0]["store"] == "results/fits/nagata2012/K3.zarr"

@@ -2,10 +2,17 @@
 # select, and one per (batch, K) for the fit, writing the same per-spectrum outputs as the
 # per-spectrum rules (which then match no id). Batches group spectra with equal fit settings,
 # in manifest order (bayespec.batching.plan). Rules are generated here, one per batch and stage.
+# Each batch job also writes its batch index (results/batches/...: spectrum, store, status),
+# and the next stage depends on that one file, not on the batch's stores: Snakemake's scheduler
+# stats every input of every ready job whenever it selects jobs (see bayespec.batching).
 
 
 def _fit_params_of(ids):
     return lambda wildcards: [C.fit_params(i, int(wildcards.K)) for i in ids]
+
+
+def _index(stage, label):
+    return f"{R}/batches/{stage}/{label}.tsv"
 
 
 for _n, (_label, _ids) in enumerate(BATCHES.items()):
@@ -16,9 +23,11 @@ for _n, (_label, _ids) in enumerate(BATCHES.items()):
         input:
             [C.source(i) for i in _ids],
         output:
-            [directory(f"{R}/ingest/{i}.zarr") for i in _ids],
+            stores=[directory(f"{R}/ingest/{i}.zarr") for i in _ids],
+            index=_index("ingest", _label),
         params:
             spec=[C.ingest_params(i) for i in _ids],
+            spectra=_ids,
         log:
             f"{L}/ingest/batch/{_label}.log",
         conda:
@@ -30,11 +39,14 @@ for _n, (_label, _ids) in enumerate(BATCHES.items()):
         name:
             f"preprocess_batch_{_n}"
         input:
-            [f"{R}/ingest/{i}.zarr" for i in _ids],
+            _index("ingest", _label),
         output:
-            [directory(f"{R}/preprocess/{i}.zarr") for i in _ids],
+            stores=[directory(f"{R}/preprocess/{i}.zarr") for i in _ids],
+            index=_index("preprocess", _label),
         params:
+            sources=[f"{R}/ingest/{i}.zarr" for i in _ids],
             spec=[C.preprocess_params(i) for i in _ids],
+            spectra=_ids,
         log:
             f"{L}/preprocess/batch/{_label}.log",
         conda:
@@ -46,10 +58,12 @@ for _n, (_label, _ids) in enumerate(BATCHES.items()):
         name:
             f"fit_batch_{_n}"
         input:
-            [f"{R}/preprocess/{i}.zarr" for i in _ids],
+            _index("preprocess", _label),
         output:
-            [directory(f"{R}/fits/{i}/K{{K}}.zarr") for i in _ids],
+            stores=[directory(f"{R}/fits/{i}/K{{K}}.zarr") for i in _ids],
+            index=_index("fit", f"{_label}/K{{K}}"),
         params:
+            sources=[f"{R}/preprocess/{i}.zarr" for i in _ids],
             fit=_fit_params_of(_ids),
             spectra=_ids,
             # outside the outputs: Snakemake deletes the outputs of a failed (killed) job
@@ -70,7 +84,7 @@ for _n, (_label, _ids) in enumerate(BATCHES.items()):
         name:
             f"select_batch_{_n}"
         input:
-            [s for i in _ids for s in C.fit_stores(i)],
+            [_index("fit", f"{_label}/K{K}") for K in C.Ks(_ids[0])],
         output:
             table=[f"{R}/fits/{i}/model_selection.csv" for i in _ids],
             peaks=[f"{R}/select/{i}.tsv" for i in _ids],
