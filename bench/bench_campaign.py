@@ -17,6 +17,7 @@ What is measured (this is a benchmark, not a test: nothing is asserted):
 * sampler core-seconds: the sum over every (spectrum, K) store of its chains' seconds (each chain
   runs on one thread), so the share outside the sampler is 1 - sampler core-s / (wall x cores):
   process starts, imports, I/O, Snakemake's own work and idle cores all count as overhead;
+* the CPU seconds of the snakemake process itself (scheduling, output checks; not its jobs);
 * spectra per minute, and the fraction whose selected K equals the true K, for the resolvable
   and the hard spectra.
 Results go to bench/out/campaign.json (and the work directory, default bench/out/campaign/).
@@ -122,6 +123,15 @@ def sampler_core_seconds(results: Path) -> tuple[float, int]:
     return total, count
 
 
+def _own_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` itself, not its children (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--spectra", type=int, default=1000)
@@ -143,12 +153,16 @@ def main() -> int:
     cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores), "--configfile",
            "config.yaml", "--keep-going"]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=wd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with open(wd / "snakemake.log", "w") as log:
+        proc = subprocess.Popen(cmd, cwd=wd, stdout=log, stderr=subprocess.STDOUT, text=True)
+        smk_core_s = 0.0
+        while proc.poll() is None:
+            smk_core_s = _own_cpu_seconds(proc.pid) or smk_core_s
+            time.sleep(0.5)
     wall = time.perf_counter() - t0
     load1 = os.getloadavg()
-    (wd / "snakemake.log").write_text(proc.stdout)
     if proc.returncode != 0:
-        print(proc.stdout[-4000:])
+        print((wd / "snakemake.log").read_text()[-4000:])
         print(f"snakemake failed (exit {proc.returncode}); log: {wd / 'snakemake.log'}")
         return 1
     import pandas as pd
@@ -163,6 +177,7 @@ def main() -> int:
         "backend": args.backend, "cores": args.cores, "threads_per_fit": args.threads,
         "burn_in": args.burn_in, "sweeps": args.sweeps, "chains": args.chains,
         "wall_s": wall, "sampler_core_s": core_s, "fit_stores": n_stores,
+        "snakemake_process_core_s": smk_core_s,
         "overhead_share": overhead, "spectra_per_minute": args.spectra / wall * 60,
         "failed": int((s["status"] != "ok").sum()),
         "resolvable": int(res.sum()), "hard": int((~res).sum()),
@@ -180,7 +195,8 @@ def main() -> int:
           f"{args.backend}, {args.cores} cores")
     print(f"  wall {wall:.0f} s ({args.spectra / wall * 60:.1f} spectra/min); sampler "
           f"{core_s:.0f} core-s over {n_stores} stores; outside the sampler "
-          f"{100 * overhead:.1f} % of {wall * args.cores:.0f} core-s")
+          f"{100 * overhead:.1f} % of {wall * args.cores:.0f} core-s; the snakemake process "
+          f"itself {smk_core_s:.0f} core-s")
     print(f"  true K: resolvable {report['true_K_rate_resolvable']:.3f} of {report['resolvable']}"
           f", hard {report['true_K_rate_hard']} of {report['hard']}; failed {report['failed']}")
     print(f"  load average before {load0[0]:.2f}, after {load1[0]:.2f}")
