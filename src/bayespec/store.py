@@ -35,6 +35,8 @@ import xarray as xr
 from bayespec import __version__
 from bayespec.errors import DataError
 from bayespec.result import KFit
+from bayespec.zarrio import fsync_path as _fsync_path
+from bayespec.zarrio import json_default as _json_default
 from bayespec.zarrio import read_tree, readable, write_tree
 
 __all__ = ["to_datatree", "write_fit", "read_fit", "to_inference_data", "write_table_atomic"]
@@ -51,16 +53,6 @@ _LADDER_FIELDS = (
 
 # Indirection so tests can simulate a crash at the rename step.
 _rename = os.rename
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
 
 
 def _dumps(obj: Any) -> str:
@@ -164,19 +156,6 @@ def to_datatree(fit: KFit) -> xr.DataTree:
             {k: (("component", "x") if np.ndim(v) == 2 else ("x",), np.asarray(v, dtype=float))
              for k, v in fit.predictive.items()}, coords={"x": x})
     return xr.DataTree.from_dict(groups)
-
-
-def _fsync_path(path: Path, flags: int) -> None:
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _sibling(dest: Path, tag: str) -> Path:

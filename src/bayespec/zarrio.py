@@ -34,19 +34,20 @@ _ZSTD = {"name": "zstd", "configuration": {"level": 0, "checksum": False}}
 _CHUNK_KEYS = {"name": "default", "configuration": {"separator": "/"}}
 
 
-def _plain(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """``json.dumps`` default: numpy scalars and arrays as Python values, paths as strings."""
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, Path):
         return str(obj)
-    raise TypeError(f"attribute value {obj!r} of type {type(obj).__name__} is not JSON")
+    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
 
 
 def _json_attrs(attrs: dict) -> dict[str, Any]:
     """Attributes as plain JSON values (numpy scalars and arrays become Python ones)."""
-    return json.loads(json.dumps(dict(attrs), default=_plain, allow_nan=True))
+    return json.loads(json.dumps(dict(attrs), default=json_default, allow_nan=True))
 
 
 def _data_type(data: np.ndarray, name: str) -> tuple[str, Any]:
@@ -169,13 +170,21 @@ def write_tree(tree: xr.DataTree | xr.Dataset, path: str | os.PathLike,
     _write_bytes(root / "zarr.json", _dumps(root_meta), fsync)
     if fsync:
         for d in reversed(dirs):
-            fd = os.open(d, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-            try:
-                os.fsync(fd)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
+            fsync_path(d, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+
+
+def fsync_path(path: str | os.PathLike, flags: int) -> None:
+    """Best-effort fsync of ``path`` opened with ``flags`` (e.g. a directory after a rename)."""
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 
