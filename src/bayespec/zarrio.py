@@ -102,7 +102,7 @@ def _group_meta(attrs: dict) -> dict:
     return {"attributes": attrs, "zarr_format": 3, "node_type": "group"}
 
 
-def _write_bytes(path: Path, payload: bytes, sync: bool) -> None:
+def _write_bytes(path: str, payload: bytes, sync: bool) -> None:
     with open(path, "wb") as fh:
         fh.write(payload)
         if sync:
@@ -126,20 +126,20 @@ def write_tree(tree: xr.DataTree | xr.Dataset, path: str | os.PathLike,
     """
     if isinstance(tree, xr.Dataset):
         tree = xr.DataTree(dataset=tree)
-    root = Path(path)
-    if root.exists():
+    root = os.fspath(path)
+    if os.path.exists(root):
         raise FileExistsError(f"{root}: exists; write_tree only writes new stores")
-    root.mkdir(parents=True)
+    os.makedirs(root)
     consolidated: dict[str, dict] = {}
-    dirs = [root]
+    dirs = [root]  # plain os calls, not pathlib: ~100 files and directories a store
     for node in tree.subtree:
         rel = node.path.strip("/")
-        gdir = root / rel if rel else root
         if rel:
-            gdir.mkdir()
+            gdir = os.path.join(root, rel)
+            os.mkdir(gdir)
             dirs.append(gdir)
             meta = _group_meta(_json_attrs(node.attrs))
-            _write_bytes(gdir / "zarr.json", _dumps(meta), fsync)
+            _write_bytes(os.path.join(gdir, "zarr.json"), _dumps(meta), fsync)
             consolidated[rel] = {**meta, "consolidated_metadata": {
                 "kind": "inline", "must_understand": False, "metadata": {}}}
         ds = node.to_dataset(inherit=False)
@@ -147,19 +147,18 @@ def write_tree(tree: xr.DataTree | xr.Dataset, path: str | os.PathLike,
             key = f"{rel}/{name}" if rel else str(name)
             data = np.asarray(var.values)
             meta = _array_meta(data, tuple(str(d) for d in var.dims), _json_attrs(var.attrs), key)
-            adir = root / key
-            adir.mkdir()
+            adir = os.path.join(root, key)
+            os.mkdir(adir)
             dirs.append(adir)
-            _write_bytes(adir / "zarr.json", _dumps(meta), fsync)
+            _write_bytes(os.path.join(adir, "zarr.json"), _dumps(meta), fsync)
             if data.size:
-                cdir = adir / "c"
-                if data.ndim:
-                    cdir = cdir.joinpath(*["0"] * (data.ndim - 1))
-                    cdir.mkdir(parents=True)
+                if data.ndim:  # chunk key c/0/.../0, one index per dimension
+                    cdir = os.path.join(adir, "c", *["0"] * (data.ndim - 1))
+                    os.makedirs(cdir)
                     dirs.append(cdir)
-                    chunk = cdir / "0"
+                    chunk = os.path.join(cdir, "0")
                 else:
-                    chunk = cdir
+                    chunk = os.path.join(adir, "c")
                 _write_bytes(chunk, _chunk(data, meta["data_type"]), fsync)
             consolidated[key] = meta
     attrs = _json_attrs({**tree.attrs, **(final_attrs or {})})
@@ -167,7 +166,7 @@ def write_tree(tree: xr.DataTree | xr.Dataset, path: str | os.PathLike,
                  "consolidated_metadata": {"kind": "inline", "must_understand": False,
                                            "metadata": dict(sorted(consolidated.items()))},
                  "node_type": "group"}
-    _write_bytes(root / "zarr.json", _dumps(root_meta), fsync)
+    _write_bytes(os.path.join(root, "zarr.json"), _dumps(root_meta), fsync)
     if fsync:
         for d in reversed(dirs):
             fsync_path(d, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
