@@ -101,5 +101,5 @@ def read_index(path: str | os.PathLike) -> list[dict[str, str]]:
     lines = read_text(path).splitlines()
     if not lines or tuple(lines[0].split("\t")) != INDEX_COLUMNS:
         raise DataError(f"{path}: not a bayespec batch index (header "
-                                 f"{'/'.join(INDEX_COLUMNS)}); delete it and rerun the batch")
+                        f"{'/'.join(INDEX_COLUMNS)}); delete it and rerun the batch")
     return [dict(zip(INDEX_COLUMNS, line.split("\t"))) for line in lines[1:] if line]

@@ -26,7 +26,8 @@ import numpy as np
 
 from .errors import ConfigError
 from .sampler import STATE_ARRAYS, ChainState
-from .store import _fsync_path, _sibling
+from .store import _sibling
+from .zarrio import fsync_path as _fsync_path
 
 log = logging.getLogger("bayespec")
 FORMAT = 1

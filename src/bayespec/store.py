@@ -37,7 +37,7 @@ from bayespec.errors import DataError
 from bayespec.result import KFit
 from bayespec.zarrio import fsync_path as _fsync_path
 from bayespec.zarrio import json_default as _json_default
-from bayespec.zarrio import read_tree, readable, write_tree
+from bayespec.zarrio import load_tree, write_tree
 
 __all__ = ["to_datatree", "write_fit", "read_fit", "to_inference_data", "write_table_atomic"]
 
@@ -176,18 +176,10 @@ def read_fit(path: str | os.PathLike[str]) -> xr.DataTree:
     hint = "delete it and rerun the fit"
     if not p.exists():
         raise DataError(f"{p}: no bayespec result store here; rerun the fit to create it")
-    root = readable(p)
-    if root is not None:  # the layout write_fit writes: read directly, ~20x quicker
-        tree = read_tree(p, root)
-    else:
-        try:
-            tree = xr.open_datatree(p, engine="zarr", zarr_format=3)
-        except Exception as exc:  # zarr/xarray raise a variety of types for bad stores
-            raise DataError(f"{p}: not a bayespec store or incomplete ({exc}); {hint}") from exc
-        try:
-            tree = tree.load()
-        finally:
-            tree.close()
+    try:
+        tree = load_tree(p)
+    except Exception as exc:  # zarr/xarray raise a variety of types for bad stores
+        raise DataError(f"{p}: not a bayespec store or incomplete ({exc}); {hint}") from exc
     if tree.attrs.get("complete") is not True:
         raise DataError(f"{p}: not a bayespec store or incomplete (no 'complete' marker); {hint}")
     return tree
@@ -224,8 +216,9 @@ def write_datatree(path: str | os.PathLike[str], tree: xr.DataTree) -> Path:
     atomically; return the final path.
 
     The store is written (bayespec.zarrio) to a hidden sibling temp directory, its root
-    metadata with ``complete = True`` last, then renamed into place (an existing store is moved aside first and deleted after).
-    A crash leaves either the old store or nothing at ``path``, never a partial store.
+    metadata with ``complete = True`` last, then renamed into place (an existing store is
+    moved aside first and deleted after). A crash leaves either the old store or nothing at
+    ``path``, never a partial store.
     """
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -20,18 +20,32 @@ callers use xarray's general reader for anything else.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-__all__ = ["write_tree", "readable", "read_tree"]
+__all__ = ["write_tree", "readable", "read_tree", "load_tree", "root_attrs", "json_default",
+           "fsync_path"]
 
 _ZSTD = {"name": "zstd", "configuration": {"level": 0, "checksum": False}}
 _CHUNK_KEYS = {"name": "default", "configuration": {"separator": "/"}}
+_DATA_TYPES = {"bool", "string", "float16", "float32", "float64",
+               *(f"{s}int{b}" for s in ("", "u") for b in (8, 16, 32, 64))}
+_CF_KEYS = {"coordinates", "scale_factor", "add_offset", "calendar", "_Unsigned", "dtype"}
+
+
+@functools.cache
+def _codecs():
+    """(Zstd level 0, VLenUTF8): stateless numcodecs codecs, made once per process."""
+    from numcodecs import VLenUTF8, Zstd
+
+    return Zstd(level=0), VLenUTF8()
 
 
 def json_default(obj: Any) -> Any:
@@ -67,13 +81,12 @@ def _data_type(data: np.ndarray, name: str) -> tuple[str, Any]:
 
 def _chunk(data: np.ndarray, data_type: str) -> bytes:
     """The encoded single chunk of ``data`` (C order)."""
-    from numcodecs import VLenUTF8, Zstd
-
+    zstd, vlen = _codecs()
     if data_type == "string":
-        raw = VLenUTF8().encode(np.asarray(data, dtype=object).ravel())
+        raw = vlen.encode(np.asarray(data, dtype=object).ravel())
     else:
         raw = np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("<")).tobytes()
-    return bytes(Zstd(level=0).encode(raw))
+    return bytes(zstd.encode(raw))
 
 
 def _array_meta(data: np.ndarray, dims: tuple[str, ...], attrs: dict, name: str) -> dict:
@@ -186,33 +199,43 @@ def fsync_path(path: str | os.PathLike, flags: int) -> None:
         os.close(fd)
 
 
-
 def _decode(chunk: bytes, meta: dict) -> np.ndarray:
-    from numcodecs import VLenUTF8, Zstd
-
+    zstd, vlen = _codecs()
     shape = tuple(meta["shape"])
     for codec in reversed(meta["codecs"]):
         name = codec["name"]
         if name == "zstd":
-            chunk = Zstd().decode(chunk)
+            chunk = zstd.decode(chunk)
         elif name == "vlen-utf8":
-            out = np.empty(int(np.prod(shape)), dtype=object)
-            strings = VLenUTF8().decode(chunk, out=out)
+            strings = vlen.decode(chunk, out=np.empty(int(np.prod(shape)), dtype=object))
             return np.asarray(strings, dtype=np.dtypes.StringDType()).reshape(shape)
         elif name == "bytes":
-            endian = "<" if codec.get("configuration", {}).get("endian", "little") == "little" \
-                else ">"
-            dtype = np.dtype(meta["data_type"]).newbyteorder(endian)
-            return np.frombuffer(chunk, dtype=dtype).astype(dtype.newbyteorder("="))\
-                .reshape(shape)
+            big = codec.get("configuration", {}).get("endian", "little") == "big"
+            dtype = np.dtype(meta["data_type"]).newbyteorder(">" if big else "<")
+            data = np.frombuffer(chunk, dtype=dtype)
+            return data.astype(dtype.newbyteorder("=")).reshape(shape)
     raise ValueError(f"no bytes codec in {meta['codecs']}")
+
+
+def _root_meta(path: str | os.PathLike) -> dict:
+    """The root ``zarr.json`` of a store, parsed (OSError / ValueError when absent or bad)."""
+    return json.loads((Path(path) / "zarr.json").read_text(encoding="utf-8"))
+
+
+def root_attrs(path: str | os.PathLike) -> dict:
+    """Root attributes of a Zarr v3 store, from its ``zarr.json``: what ``zarr.open_group``
+    returns, ~50x quicker (a campaign reads them thousands of times)."""
+    meta = _root_meta(path)
+    if meta.get("node_type") != "group":
+        raise ValueError(f"{path}: not a Zarr v3 group (no group zarr.json)")
+    return dict(meta.get("attributes", {}))
 
 
 def readable(path: str | os.PathLike) -> dict | None:
     """The consolidated metadata of ``path`` if :func:`read_tree` can read it (every array one
     chunk, codecs bytes / zstd / vlen-utf8, default "/" chunk keys), else None."""
     try:
-        root = json.loads((Path(path) / "zarr.json").read_text(encoding="utf-8"))
+        root = _root_meta(path)
         nodes = root["consolidated_metadata"]["metadata"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -227,11 +250,6 @@ def readable(path: str | os.PathLike) -> dict | None:
                 or str(meta["data_type"]) not in _DATA_TYPES or _cf_encoded(meta)):
             return None
     return root
-
-
-_DATA_TYPES = {"bool", "string", "float16", "float32", "float64",
-               *(f"{s}int{b}" for s in ("", "u") for b in (8, 16, 32, 64))}
-_CF_KEYS = {"coordinates", "scale_factor", "add_offset", "calendar", "_Unsigned", "dtype"}
 
 
 def _cf_encoded(meta: dict) -> bool:
@@ -282,3 +300,19 @@ def read_tree(path: str | os.PathLike, root: dict | None = None) -> xr.DataTree:
         data_vars = {k: v for k, v in variables.items() if k not in coords}
         tree["/" + key] = xr.Dataset(data_vars, coords=coords, attrs=g.get("attrs", {}))
     return xr.DataTree.from_dict(tree)
+
+
+def load_tree(path: str | os.PathLike) -> xr.DataTree:
+    """The whole store at ``path`` in memory: read directly when :func:`readable`, else with
+    xarray's general reader (files closed after loading). xarray's errors pass through."""
+    root = readable(path)
+    if root is not None:
+        return read_tree(path, root)
+    with warnings.catch_warnings():
+        # "Consolidated metadata is currently not part in the Zarr format 3 specification"
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        tree = xr.open_datatree(path, engine="zarr", zarr_format=3)
+    try:
+        return tree.load()
+    finally:
+        tree.close()
