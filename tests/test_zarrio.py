@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 import zarr
 
-from bayespec.zarrio import read_tree, readable, write_tree
+from bayespec.zarrio import load_tree, read_tree, readable, write_tree
 
 
 def _tree() -> xr.DataTree:
@@ -115,3 +115,30 @@ def test_readable_refuses_what_xarray_would_decode(tmp_path):
     assert readable(tmp_path / "c.zarr") is None
     assert readable(tmp_path / "u.zarr") is None  # no consolidated metadata
     assert readable(tmp_path / "missing.zarr") is None
+
+
+def test_reading_some_groups_gives_those_groups_of_the_whole_tree(tmp_path):
+    tree = _tree()
+    write_tree(tree, tmp_path / "fast.zarr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree.to_zarr(tmp_path / "xr.zarr", zarr_format=3, consolidated=True)
+    assert readable(tmp_path / "xr.zarr") is None  # load_tree falls back to xarray's reader
+    whole = read_tree(tmp_path / "fast.zarr")
+    for name in ("fast.zarr", "xr.zarr"):
+        part = load_tree(tmp_path / name, groups=["posterior", "/ladder"])
+        assert sorted(part.children) == ["ladder", "posterior"], name
+        assert part.attrs == whole.attrs, name
+        for g in ("posterior", "ladder"):
+            xr.testing.assert_identical(part[g].to_dataset(), whole[g].to_dataset())
+
+
+def test_chunks_sit_beside_the_array_metadata(tmp_path):
+    """One directory per node: the chunk key is "0.0.0" (Zarr v3 "v2" encoding), not c/0/0/0."""
+    write_tree(_tree(), tmp_path / "s.zarr")
+    amp = tmp_path / "s.zarr" / "posterior" / "amplitude"
+    assert sorted(p.name for p in amp.iterdir()) == ["0.0.0", "zarr.json"]
+    assert sorted(p.name for p in (tmp_path / "s.zarr" / "constant_data" / "K").iterdir()) == \
+        ["0", "zarr.json"]
+    meta = json.loads((amp / "zarr.json").read_text())
+    assert meta["chunk_key_encoding"] == {"name": "v2", "configuration": {"separator": "."}}

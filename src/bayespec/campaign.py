@@ -1195,7 +1195,7 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
     best = table.iloc[i]
     K = int(best["K"])
     store = next(s for s, a in zip(stores, attrs) if int(a["K"]) == K)
-    tree = read_fit(store)
+    tree = read_fit(store, groups=("posterior", "sample_stats"))
     shape = str(tree.attrs["shape"])
     peaks = peak_table(tree["posterior"].to_dataset(), np.asarray(tree["sample_stats"]["lp"]),
                        shape)

@@ -26,6 +26,7 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -167,8 +168,9 @@ def write_fit(path: str | os.PathLike[str], fit: KFit) -> Path:
     return write_datatree(path, to_datatree(fit))
 
 
-def read_fit(path: str | os.PathLike[str]) -> xr.DataTree:
-    """Open a store written by :func:`write_fit`, load it into memory and close the files.
+def read_fit(path: str | os.PathLike[str], groups: Sequence[str] | None = None) -> xr.DataTree:
+    """Open a store written by :func:`write_fit`, load it (or only ``groups``, e.g.
+    ``["posterior"]``, with the root's attrs) into memory and close the files.
 
     Raises DataError if ``path`` is missing, not a Zarr store, or lacks the ``complete`` marker.
     """
@@ -177,7 +179,7 @@ def read_fit(path: str | os.PathLike[str]) -> xr.DataTree:
     if not p.exists():
         raise DataError(f"{p}: no bayespec result store here; rerun the fit to create it")
     try:
-        tree = load_tree(p)
+        tree = load_tree(p, groups)
     except Exception as exc:  # zarr/xarray raise a variety of types for bad stores
         raise DataError(f"{p}: not a bayespec store or incomplete ({exc}); {hint}") from exc
     if tree.attrs.get("complete") is not True:

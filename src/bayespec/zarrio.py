@@ -6,7 +6,7 @@ arrays, so ``to_zarr`` took ~0.2 s per store, and even zarr's own async API writ
 coroutine took about as long (measured, bench notes in README). A campaign writes thousands of
 stores; that was a large share of its run time. The Zarr v3 format itself is small and fully
 specified, so this module writes it directly: one ``zarr.json`` per node, one chunk per array
-(chunk = whole array), encoded by numcodecs with the codecs zarr-python chooses by default
+(chunk = whole array, key ``0.0`` beside the array's ``zarr.json``), encoded by numcodecs with the codecs zarr-python chooses by default
 (``bytes`` little-endian + ``zstd`` level 0; ``vlen-utf8`` + ``zstd`` for strings), and the
 metadata consolidated into the root ``zarr.json`` the way zarr-python does it.
 
@@ -25,6 +25,7 @@ import json
 import os
 import warnings
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,11 @@ __all__ = ["write_tree", "readable", "read_tree", "load_tree", "root_attrs", "js
            "fsync_path"]
 
 _ZSTD = {"name": "zstd", "configuration": {"level": 0, "checksum": False}}
-_CHUNK_KEYS = {"name": "default", "configuration": {"separator": "/"}}
+# chunk keys "0.0" in the array's own directory (the spec's "v2" encoding), not "c/0/0": the
+# default nests one directory per dimension, and directory creation was half the write time of
+# a fit store (~90 directories a store, on this machine's disk); both encodings are read
+_CHUNK_KEYS = {"name": "v2", "configuration": {"separator": "."}}
+_DEFAULT_KEYS = {"name": "default", "configuration": {"separator": "/"}}
 _DATA_TYPES = {"bool", "string", "float16", "float32", "float64",
                *(f"{s}int{b}" for s in ("", "u") for b in (8, 16, 32, 64))}
 _CF_KEYS = {"coordinates", "scale_factor", "add_offset", "calendar", "_Unsigned", "dtype"}
@@ -111,6 +116,14 @@ def _array_meta(data: np.ndarray, dims: tuple[str, ...], attrs: dict, name: str)
     return meta
 
 
+def _chunk_key(ndim: int, encoding: dict) -> str:
+    """The key (relative path) of an array's only chunk, (0, ..., 0), under ``encoding``."""
+    sep = encoding["configuration"]["separator"]
+    if encoding["name"] == "v2":
+        return sep.join(["0"] * ndim) or "0"
+    return sep.join(["c", *["0"] * ndim])
+
+
 def _group_meta(attrs: dict) -> dict:
     return {"attributes": attrs, "zarr_format": 3, "node_type": "group"}
 
@@ -144,7 +157,7 @@ def write_tree(tree: xr.DataTree | xr.Dataset, path: str | os.PathLike,
         raise FileExistsError(f"{root}: exists; write_tree only writes new stores")
     os.makedirs(root)
     consolidated: dict[str, dict] = {}
-    dirs = [root]  # plain os calls, not pathlib: ~100 files and directories a store
+    dirs = [root]  # plain os calls, not pathlib: ~70 files and ~40 directories a store
     for node in tree.subtree:
         rel = node.path.strip("/")
         if rel:
@@ -165,13 +178,10 @@ def write_tree(tree: xr.DataTree | xr.Dataset, path: str | os.PathLike,
             dirs.append(adir)
             _write_bytes(os.path.join(adir, "zarr.json"), _dumps(meta), fsync)
             if data.size:
-                if data.ndim:  # chunk key c/0/.../0, one index per dimension
-                    cdir = os.path.join(adir, "c", *["0"] * (data.ndim - 1))
-                    os.makedirs(cdir)
-                    dirs.append(cdir)
-                    chunk = os.path.join(cdir, "0")
-                else:
-                    chunk = os.path.join(adir, "c")
+                chunk = os.path.join(adir, _chunk_key(data.ndim, _CHUNK_KEYS))
+                if os.path.dirname(chunk) != adir:  # "/"-separated keys nest directories
+                    os.makedirs(os.path.dirname(chunk))
+                    dirs.append(os.path.dirname(chunk))
                 _write_bytes(chunk, _chunk(data, meta["data_type"]), fsync)
             consolidated[key] = meta
     attrs = _json_attrs({**tree.attrs, **(final_attrs or {})})
@@ -233,7 +243,7 @@ def root_attrs(path: str | os.PathLike) -> dict:
 
 def readable(path: str | os.PathLike) -> dict | None:
     """The consolidated metadata of ``path`` if :func:`read_tree` can read it (every array one
-    chunk, codecs bytes / zstd / vlen-utf8, default "/" chunk keys), else None."""
+    chunk, codecs bytes / zstd / vlen-utf8, "v2" "." or default "/" chunk keys), else None."""
     try:
         root = _root_meta(path)
         nodes = root["consolidated_metadata"]["metadata"]
@@ -244,7 +254,7 @@ def readable(path: str | os.PathLike) -> dict | None:
             continue
         chunks = meta["chunk_grid"]["configuration"]["chunk_shape"]
         if (any(c < s for c, s in zip(chunks, meta["shape"]))
-                or meta["chunk_key_encoding"] != _CHUNK_KEYS
+                or meta["chunk_key_encoding"] not in (_CHUNK_KEYS, _DEFAULT_KEYS)
                 or meta.get("storage_transformers")
                 or {c["name"] for c in meta["codecs"]} - {"bytes", "zstd", "vlen-utf8"}
                 or str(meta["data_type"]) not in _DATA_TYPES or _cf_encoded(meta)):
@@ -261,26 +271,31 @@ def _cf_encoded(meta: dict) -> bool:
     return "_FillValue" in attrs and not meta["data_type"].startswith("float")
 
 
-def read_tree(path: str | os.PathLike, root: dict | None = None) -> xr.DataTree:
+def read_tree(path: str | os.PathLike, root: dict | None = None,
+              groups: Sequence[str] | None = None) -> xr.DataTree:
     """Read a store that :func:`readable` accepts (what :func:`write_tree` writes, and what
     ``to_zarr`` writes for small variables) into memory as a DataTree. Decoding as xarray does
-    for such stores: dims from ``dimension_names``, attrs as stored, floats' NaN fill kept."""
+    for such stores: dims from ``dimension_names``, attrs as stored, floats' NaN fill kept.
+    ``groups`` (paths such as ``"posterior"``): read only these groups (and the root's attrs)."""
     root = root if root is not None else readable(path)
     if root is None:
         raise ValueError(f"{path}: not a single-chunk consolidated Zarr v3 store")
     base = Path(path)
-    groups: dict[str, dict] = {"": {"attrs": root.get("attributes", {}), "vars": {}}}
-    for key, meta in root["consolidated_metadata"]["metadata"].items():
+    wanted = None if groups is None else {g.strip("/") for g in groups}
+    nodes = root["consolidated_metadata"]["metadata"]
+    if wanted is not None:
+        nodes = {k: m for k, m in nodes.items() if k.rpartition("/")[0] in wanted
+                 or (m.get("node_type") == "group" and k in wanted)}
+    out: dict[str, dict] = {"": {"attrs": root.get("attributes", {}), "vars": {}}}
+    for key, meta in nodes.items():
         if meta.get("node_type") == "group":
-            groups.setdefault(key, {"vars": {}})["attrs"] = meta.get("attributes", {})
-    for key, meta in root["consolidated_metadata"]["metadata"].items():
+            out.setdefault(key, {"vars": {}})["attrs"] = meta.get("attributes", {})
+    for key, meta in nodes.items():
         if meta.get("node_type") != "array":
             continue
         parent, _, name = key.rpartition("/")
         shape = tuple(meta["shape"])
-        chunk = base / key / "c"
-        if shape:
-            chunk = chunk.joinpath(*["0"] * len(shape))
+        chunk = base / key / _chunk_key(len(shape), meta["chunk_key_encoding"])
         attrs = {k: v for k, v in meta.get("attributes", {}).items() if k != "_FillValue"}
         if chunk.exists():
             data = _decode(chunk.read_bytes(), meta)
@@ -291,10 +306,10 @@ def read_tree(path: str | os.PathLike, root: dict | None = None) -> xr.DataTree:
             data = np.full(shape, float("nan") if fill == "NaN" else fill,
                            dtype=np.dtype(meta["data_type"]))
         dims = tuple(meta.get("dimension_names") or ())
-        groups.setdefault(parent, {"attrs": {}, "vars": {}})["vars"][name] = \
+        out.setdefault(parent, {"attrs": {}, "vars": {}})["vars"][name] = \
             xr.Variable(dims, data, attrs)
     tree = {}
-    for key, g in groups.items():
+    for key, g in out.items():
         variables = g["vars"]
         coords = {k: v for k, v in variables.items() if v.dims == (k,)}
         data_vars = {k: v for k, v in variables.items() if k not in coords}
@@ -302,17 +317,24 @@ def read_tree(path: str | os.PathLike, root: dict | None = None) -> xr.DataTree:
     return xr.DataTree.from_dict(tree)
 
 
-def load_tree(path: str | os.PathLike) -> xr.DataTree:
-    """The whole store at ``path`` in memory: read directly when :func:`readable`, else with
-    xarray's general reader (files closed after loading). xarray's errors pass through."""
+def load_tree(path: str | os.PathLike, groups: Sequence[str] | None = None) -> xr.DataTree:
+    """The store at ``path`` in memory (only ``groups``, when given, with the root's attrs):
+    read directly when :func:`readable`, else with xarray's general reader (files closed after
+    loading). xarray's errors pass through."""
     root = readable(path)
     if root is not None:
-        return read_tree(path, root)
+        return read_tree(path, root, groups)
     with warnings.catch_warnings():
         # "Consolidated metadata is currently not part in the Zarr format 3 specification"
         warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
         tree = xr.open_datatree(path, engine="zarr", zarr_format=3)
     try:
+        if groups is not None:
+            keep = {"/" + g.strip("/") for g in groups}
+            return xr.DataTree.from_dict(
+                {"/": tree.to_dataset(inherit=False).load(),
+                 **{n.path: n.to_dataset(inherit=False).load() for n in tree.subtree
+                    if n.path in keep}})
         return tree.load()
     finally:
         tree.close()
