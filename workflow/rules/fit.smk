@@ -13,6 +13,8 @@ rule fit:
         # outside the output: Snakemake deletes the outputs of a failed (killed) job
         checkpoint=f"{R}/checkpoints/{{id}}/K{{K}}.npz",
     threads: config["threads_per_fit"]
+    # larger K runs longer: start it first, so the last jobs of a campaign are short ones
+    priority: fit_priority
     resources:
         **C.fit_resources(),
     log:
