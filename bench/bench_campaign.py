@@ -26,9 +26,11 @@ Results go to bench/out/campaign.json (and the work directory, default bench/out
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -132,6 +134,31 @@ def _own_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def slurm_probe_seconds() -> float | None:
+    """Seconds ``scontrol show config`` takes here, None without SLURM's client tools.
+
+    snakemake-executor-plugin-slurm runs it when Snakemake starts (every run, any executor)
+    with a 10 s timeout: where the client is installed but no controller answers (this machine
+    after .ci/slurm-up.sh's cluster is stopped) each Snakemake start waits that long."""
+    if shutil.which("sinfo") is None or shutil.which("scontrol") is None:
+        return None
+    t0 = time.perf_counter()
+    try:
+        subprocess.run(["scontrol", "show", "config"], capture_output=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    return time.perf_counter() - t0
+
+
+def _first_job_delay(log_text: str, started: datetime.datetime) -> float | None:
+    """Seconds from launching snakemake to its first job's time stamp (1 s resolution)."""
+    m = re.search(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$", log_text, re.M)
+    if m is None:
+        return None
+    first = datetime.datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y")
+    return (first - started.replace(microsecond=0)).total_seconds()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--spectra", type=int, default=1000)
@@ -149,7 +176,12 @@ def main() -> int:
 
     wd = args.workdir.resolve()
     truth = make_campaign(wd, args.spectra, args)
+    probe = slurm_probe_seconds()
+    if probe is not None and probe > 1:
+        print(f"note: `scontrol show config` takes {probe:.1f} s here (SLURM client, no "
+              "controller); the SLURM executor plugin waits that long at every Snakemake start")
     load0 = os.getloadavg()
+    started = datetime.datetime.now()
     cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores), "--configfile",
            "config.yaml", "--keep-going"]
     t0 = time.perf_counter()
@@ -178,6 +210,8 @@ def main() -> int:
         "burn_in": args.burn_in, "sweeps": args.sweeps, "chains": args.chains,
         "wall_s": wall, "sampler_core_s": core_s, "fit_stores": n_stores,
         "snakemake_process_core_s": smk_core_s,
+        "first_job_after_s": _first_job_delay((wd / "snakemake.log").read_text(), started),
+        "slurm_probe_s": probe,
         "overhead_share": overhead, "spectra_per_minute": args.spectra / wall * 60,
         "failed": int((s["status"] != "ok").sum()),
         "resolvable": int(res.sum()), "hard": int((~res).sum()),
@@ -196,7 +230,8 @@ def main() -> int:
     print(f"  wall {wall:.0f} s ({args.spectra / wall * 60:.1f} spectra/min); sampler "
           f"{core_s:.0f} core-s over {n_stores} stores; outside the sampler "
           f"{100 * overhead:.1f} % of {wall * args.cores:.0f} core-s; the snakemake process "
-          f"itself {smk_core_s:.0f} core-s")
+          f"itself {smk_core_s:.0f} core-s; first job {report['first_job_after_s']} s after the "
+          f"start")
     print(f"  true K: resolvable {report['true_K_rate_resolvable']:.3f} of {report['resolvable']}"
           f", hard {report['true_K_rate_hard']} of {report['hard']}; failed {report['failed']}")
     print(f"  load average before {load0[0]:.2f}, after {load1[0]:.2f}")
