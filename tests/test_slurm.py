@@ -130,7 +130,8 @@ def test_slurm_local_profile_dry_run(tmp_path):
     """Without a cluster: the profile parses, and exactly the K = 1 fits ask for a GPU."""
     wd = make_workdir(tmp_path / "dry")
     out = check(snakemake(wd, "--dry-run", *PROFILE))
-    fits = re.findall(r"wildcards: id=(\S+), K=(\d+)\n\s+resources: (.*)", out)
+    fits = re.findall(r"wildcards: id=(\S+), K=(\d+)\n\s+priority: (\d+)\n\s+resources: (.*)", out)
     assert len(fits) == len(DEMO_TRUE_K) * len(KS), out[-3000:]
-    for sid, K, res in fits:
+    for sid, K, priority, res in fits:
         assert ("gpu=1" in res) == (K == "1") and "slurm_partition=local" in res, (sid, K, res)
+        assert priority == K  # larger K first (fit_priority)

@@ -1220,6 +1220,12 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
     return info
 
 
+def fit_priority(wildcards: Any) -> int:
+    """Snakemake priority of a fit job: its K (wildcard). A fit's run time grows with K, so
+    the largest K start first (longest job first) and a campaign does not end on one long fit."""
+    return int(wildcards.K)
+
+
 # ============================================================================ summarise
 
 def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathLike],

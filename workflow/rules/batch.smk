@@ -69,7 +69,7 @@ for _n, (_label, _ids) in enumerate(BATCHES.items()):
             # outside the outputs: Snakemake deletes the outputs of a failed (killed) job
             checkpoint=f"{R}/checkpoints/batch/{_label}/K{{K}}.npz",
         threads: config["threads_per_fit"]
-        priority: fit_priority
+        priority: campaign.fit_priority
         resources:
             **C.fit_resources(),
         log:

@@ -57,9 +57,3 @@ wildcard_constraints:
     id=campaign.ENTRY_PATTERN,
     K=r"\d+",
     figure="|".join(campaign.FIGURES),
-
-
-def fit_priority(wildcards):
-    """Scheduling priority of a fit job: its K. A fit's run time grows with K, so the largest
-    K start first (longest job first) and a campaign does not end on one long job."""
-    return int(wildcards.K)

@@ -14,7 +14,7 @@ rule fit:
         checkpoint=f"{R}/checkpoints/{{id}}/K{{K}}.npz",
     threads: config["threads_per_fit"]
     # larger K runs longer: start it first, so the last jobs of a campaign are short ones
-    priority: fit_priority
+    priority: campaign.fit_priority
     resources:
         **C.fit_resources(),
     log:
