@@ -84,18 +84,22 @@ def test_refuses_what_it_cannot_encode_and_existing_paths(tmp_path):
         write_tree(xr.Dataset(), tmp_path / "e.zarr")
 
 
+def _to_zarr(tree: xr.DataTree, path) -> None:
+    """xarray's own writer (its warnings on consolidated metadata and fixed-length strings
+    silenced)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree.to_zarr(path, zarr_format=3, consolidated=True)
+
+
 def test_read_tree_reads_both_writers_as_xarray_does(tmp_path):
     tree = _tree()
     write_tree(tree, tmp_path / "fast.zarr")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tree.to_zarr(tmp_path / "xr.zarr", zarr_format=3, consolidated=True)
+    _to_zarr(tree, tmp_path / "xr.zarr")
     # xarray stores fixed-width unicode with zarr's unstable fixed-length type: not ours
     assert readable(tmp_path / "xr.zarr") is None
     del tree["ladder"]["param"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tree.to_zarr(tmp_path / "xr2.zarr", zarr_format=3, consolidated=True)
+    _to_zarr(tree, tmp_path / "xr2.zarr")
     for name in ("fast.zarr", "xr2.zarr"):
         assert readable(tmp_path / name) is not None
         ref = xr.open_datatree(tmp_path / name, engine="zarr", zarr_format=3).load()
@@ -120,9 +124,7 @@ def test_readable_refuses_what_xarray_would_decode(tmp_path):
 def test_reading_some_groups_gives_those_groups_of_the_whole_tree(tmp_path):
     tree = _tree()
     write_tree(tree, tmp_path / "fast.zarr")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tree.to_zarr(tmp_path / "xr.zarr", zarr_format=3, consolidated=True)
+    _to_zarr(tree, tmp_path / "xr.zarr")
     assert readable(tmp_path / "xr.zarr") is None  # load_tree falls back to xarray's reader
     whole = read_tree(tmp_path / "fast.zarr")
     for name in ("fast.zarr", "xr.zarr"):
