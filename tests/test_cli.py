@@ -118,3 +118,37 @@ def test_impossible_prior(files, capsys):
     assert main(["fit", str(data), "--config", str(cfg), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "priors.width" in err and "positive" in err
+
+
+def test_fit_one_row_of_a_nexus_stack(files, tmp_path, capsys):
+    """--index picks one spectrum of a NeXus 2-D stack; without it the error names --index."""
+    from test_readers import write_nexus
+
+    x, y = nagata_data(0)
+    _, y2 = nagata_data(1)
+    stack = write_nexus(tmp_path / "series.nxs", np.stack([y2, y, y2]), x)
+    _, cfg, out = files
+    cfg.write_text(FIT.replace("K: [1, 2, 3]", "K: [1]").replace("sweeps: 600", "sweeps: 60")
+                   .replace("burn_in: 300", "burn_in: 30"))
+    assert main(["fit", str(stack), "--config", str(cfg), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "series.nxs" in err and "stack of 3 spectra" in err and "--index" in err, err
+    assert main(["fit", str(stack), "--index", "1", "--config", str(cfg), "--out", str(out)]) == 0
+    np.testing.assert_array_equal(read_fit(out / "K1.zarr")["observed_data"]["y"], y)
+    # an option the file's format does not take is refused, naming the format that takes it
+    data = files[0]
+    assert main(["fit", str(data), "--index", "1", "--config", str(cfg), "--out",
+                 str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err
+    assert "d.csv" in err and "index" in err and "nexus" in err, err
+
+
+def test_checkpoint_names_keep_stack_rows_apart(tmp_path):
+    from bayespec.runner import checkpoint_path
+
+    assert checkpoint_path("a/s.nxs", tmp_path).name == "s.checkpoint.npz"
+    names = {checkpoint_path("a/s.nxs", tmp_path, {"index": i, "format": None}).name
+             for i in range(3)}
+    assert names == {f"s.index-{i}.checkpoint.npz" for i in range(3)}
+    assert checkpoint_path("s.nxs", tmp_path, {"nxdata": "/entry/a b"}).name == \
+        "s.nxdata-_entry_a_b.checkpoint.npz"

@@ -15,6 +15,11 @@ from .errors import BayespecError, FitInterrupted
 EXIT_RESUMABLE = 75  # EX_TEMPFAIL: interrupted with a checkpoint written; rerun to resume
 
 
+def _column(value: str | None) -> str | int | None:
+    """A column given on the command line: a 1-based number, else a header name."""
+    return int(value) if value is not None and value.isdigit() else value
+
+
 def _cmd_fit(a: argparse.Namespace) -> int:
     from .config import load_fit_config, parse_fit_config, with_overrides
     from .runner import fit_to_dir
@@ -28,7 +33,11 @@ def _cmd_fit(a: argparse.Namespace) -> int:
         over["sampler"] = samp
     if over:
         cfg = with_overrides(cfg, **over)
-    table, warnings = fit_to_dir(a.data, cfg, a.out, checkpoint_dir=a.checkpoint)
+    read_options = {"format": a.format, "index": a.index, "nxdata": a.nxdata, "mu": a.mu,
+                    "x_col": _column(a.x_col), "y_col": _column(a.y_col),
+                    "sd_col": _column(a.sd_col)}
+    table, warnings = fit_to_dir(a.data, cfg, a.out, checkpoint_dir=a.checkpoint,
+                                 read_options=read_options)
     for w in warnings:
         print(f"bayespec: warning: {w}", file=sys.stderr)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
@@ -92,7 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bayespec", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fit", help="fit one spectrum at every K; write stores and model_selection.csv")
-    f.add_argument("data", help="CSV or whitespace text: columns x, y and optional sd")
+    f.add_argument("data", help="spectrum file: CSV or whitespace text (x, y and optional sd), "
+                                "diffraction .xy/.xye/.chi, XAS .xdi or NeXus .nxs/.h5")
+    r = f.add_argument_group("reading the file (as the manifest columns of a campaign)")
+    r.add_argument("--format", help="xy, columns, diffraction, xdi or nexus (default: by the "
+                                    "file's extension)")
+    r.add_argument("--index", type=int, help="NeXus stack (2-D signal): the row to fit, from 0")
+    r.add_argument("--nxdata", help="NeXus: path of the NXdata group (default: the file's "
+                                    "default plot)")
+    r.add_argument("--mu", help="XDI: the mu column, or transmission / fluorescence")
+    r.add_argument("--x-col", help="format columns: x column, header name or 1-based number")
+    r.add_argument("--y-col", help="format columns: y column")
+    r.add_argument("--sd-col", help="format columns: sd column (optional)")
     f.add_argument("--config", help="FIT.yaml (model, priors, noise, sampler); defaults if omitted")
     f.add_argument("--out", required=True, help="output directory")
     f.add_argument("--peaks", help="K values, e.g. 1-6 or 1,2,3 (overrides model.K)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -96,13 +97,20 @@ def parse_cell(p: str, lineno: int, col: int, cell: str, name: str | None = None
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt", ".dat")
 
 
-def read_spectrum(path: str | Path) -> Spectrum:
+def read_spectrum(path: str | Path, fmt: str | None = None, **options: Any) -> Spectrum:
     """Read a spectrum file; raise DataError (one line) on any problem.
 
     ``.csv``/``.tsv``/``.txt``/``.dat`` and unknown extensions: 2 or 3 text columns (this
     module); ``.xy``/``.xye``/``.chi`` (diffraction), ``.xdi`` (XAS, mu from a mu column) and
-    ``.nxs``/``.h5``/``.hdf5`` (NeXus NXdata, 1-D signal) through :mod:`bayespec.readers`."""
+    ``.nxs``/``.h5``/``.hdf5`` (NeXus NXdata) through :mod:`bayespec.readers`. ``fmt`` (a
+    :data:`bayespec.readers.FORMATS` name) and the format's ``options`` (e.g. ``index`` of one
+    row of a NeXus stack, ``mu`` of an XDI file; None values ignored) go to that reader;
+    an option the format does not take is a ConfigError."""
     suffix = Path(path).suffix.lower()
+    if fmt is not None or any(v is not None for v in options.values()):
+        from .readers import read
+
+        return read(path, fmt, **options).to_spectrum()
     if suffix not in TEXT_EXTENSIONS:
         from .readers import EXTENSIONS, read
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,30 +22,42 @@ from .summary import predictive_band
 SELECTION_FILE = "model_selection.csv"
 
 
-def checkpoint_path(data: str | Path, checkpoint_dir: str | Path) -> Path:
-    """The checkpoint file of fitting ``data``: DIR/<data file stem>.checkpoint.npz."""
-    return Path(checkpoint_dir) / f"{Path(data).stem}.checkpoint.npz"
+def checkpoint_path(data: str | Path, checkpoint_dir: str | Path,
+                    read_options: Mapping[str, Any] | None = None) -> Path:
+    """The checkpoint file of fitting ``data``: DIR/<data file stem>.checkpoint.npz, with the
+    reader options in the name when given (DIR/stack.index-3.checkpoint.npz: one file per row
+    of a stack)."""
+    tag = "".join(f".{k}-{v}" for k, v in sorted((read_options or {}).items()) if v is not None)
+    tag = re.sub(r"[^\w.-]", "_", tag)
+    return Path(checkpoint_dir) / f"{Path(data).stem}{tag}.checkpoint.npz"
 
 
 def fit_to_dir(data: str | Path, cfg: FitConfig, out: str | Path,
-               checkpoint_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[str]]:
+               checkpoint_dir: str | Path | None = None,
+               read_options: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Fit every K of ``cfg`` to the spectrum in ``data``; write ``out``/K{K}.zarr for each K
     and ``out``/model_selection.csv. Every file is written atomically; the table last, so its
     presence means every store it lists is complete. Returns the table and the warnings.
 
+    ``read_options``: ``format`` and that format's reader options (``index``, ``nxdata``,
+    ``mu``, ``x_col``, ``y_col``, ``sd_col``; see :mod:`bayespec.readers`), None values ignored.
     With ``checkpoint_dir`` the sampler state is checkpointed there (see chunked.py): a killed
     run resumes from it when rerun, and it is deleted once the table is written."""
-    spec = read_spectrum(data)
+    opts = {k: v for k, v in (read_options or {}).items() if v is not None}
+    spec = read_spectrum(data, opts.pop("format", None), **opts)
     m = cfg.model
     if spec.sd is not None and cfg.noise.sd is not None:
         from .errors import ConfigError
         raise ConfigError(f"{data}: the file has an sd column (per-point noise) and "
                           f"{cfg.source} sets noise.sd; remove noise.sd to use the column, or "
                           f"drop the column to use a single noise level")
+    source = str(data) + (f" ({', '.join(f'{k}={v}' for k, v in opts.items())})"
+                          if opts else "")
     problems = [build_problem(spec.x, spec.y, spec.sd, m.shape, K, m.background, m.degree,
-                              cfg.priors, source=str(data), likelihood=m.likelihood,
+                              cfg.priors, source=source, likelihood=m.likelihood,
                               shirley=m.shirley) for K in m.K]
-    ckpt = None if checkpoint_dir is None else checkpoint_path(data, checkpoint_dir)
+    ckpt = None if checkpoint_dir is None else checkpoint_path(data, checkpoint_dir,
+                                                               read_options)
     fits = fit_problems(problems, settings_from_config(cfg), cfg.raw, checkpoint=ckpt)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -138,7 +138,7 @@ def check_options(path: str, fmt: str, options: dict[str, Any]) -> dict[str, Any
         users = {k: [f for f, o in OPTIONS.items() if k in o] for k in bad}
         which = "; ".join(f"{k} is for format {' or '.join(v) or 'none'}" for k, v in users.items())
         raise ConfigError(f"{path}: {', '.join(bad)}: not used by format {fmt!r} ({which}); "
-                          f"clear the cell or set the format")
+                          f"remove it (manifest cell or command-line option) or set the format")
     return given
 
 
