@@ -260,6 +260,27 @@ def test_cli_reports_bad_group_file(tmp_path, capsys):
     assert not (tmp_path / "out" / "integration.csv").exists()
 
 
+def test_group_reads_rows_of_a_nexus_stack(tmp_path):
+    """A data set's `read` block passes reader options (here `index`: one row of a NeXus
+    stack, the time-resolved case); an unknown option is named with its key path."""
+    from bayespec.integrate import _spectrum, load_group_config
+    from test_readers import write_nexus
+
+    specs = [_peaks([(1.0, 1.2 + 0.01 * i, 0.1)], 0.0, 0.05, i) for i in range(3)]
+    write_nexus(tmp_path / "series.nxs", np.stack([s.y for s in specs]), specs[0].x)
+    group = tmp_path / "GROUP.yaml"
+    group.write_text("datasets:\n"
+                     "  A: {data: series.nxs, read: {index: 0}, model: {K: [1]}}\n"
+                     "  B: {data: series.nxs, read: {index: 2}, model: {K: [1]}}\n"
+                     "ties: ['B.center[0] = A.center[0]']\n")
+    cfg = load_group_config(group)
+    for ds, i in zip(cfg.datasets, (0, 2)):
+        np.testing.assert_array_equal(_spectrum(ds).y, specs[i].y)
+    assert cfg.raw["datasets"]["B"]["read"] == {"index": 2}
+    group.write_text(group.read_text().replace("read: {index: 2}", "read: {row: 2}"))
+    with pytest.raises(ConfigError, match=r"datasets\.B\.read\.row: unknown key.*index"):
+        load_group_config(group)
+
 def test_incremental_energy_matches_recomputation_and_is_reproducible():
     """Every tie form at once (offset, constant, factor, equal, background; one offset moving
     two peaks of B): the energy the kernel tracks incrementally equals a from-scratch

@@ -6,6 +6,7 @@ GROUP.yaml (paths relative to the file)::
       A: {data: a.csv, model: {shape: gaussian, K: [2], background: {kind: linear}},
           priors: {...}, noise: {estimate: true}}
       B: {data: b.csv, model: {...}, priors: {...}, noise: {sd: 0.05}}
+      C: {data: series.nxs, read: {index: 3}, ...}   # reader options, as manifest columns
     ties: ["B.center[0] = A.center[0] + shift", "B.width[0] = A.width[0]"]
     offsets: {shift: {dist: normal, mean: 0, sd: 0.1}}
     sampler: {...}                       # FIT.yaml sampler keys, shared by every fit
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -36,11 +37,13 @@ from .io import Spectrum, read_spectrum
 from .joint import JointModel, build_joint, joint_ladder, run_joint_many
 from .model import build_problem
 from .priors import Prior, parse_prior
+from .readers import OPTIONS
 from .result import KFit
 from .ties import Tie, parse_tie
 
 _TOP = ("datasets", "ties", "offsets", "sampler")
-_DS_KEYS = ("data", "model", "priors", "noise")
+_DS_KEYS = ("data", "read", "model", "priors", "noise")
+_READ_KEYS = ("format", *dict.fromkeys(o for opts in OPTIONS.values() for o in opts))
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
 Z_VERDICT = 3.0  # |F_joint - F_separate| beyond this many SE: a clear verdict
 
@@ -53,6 +56,9 @@ class DataSetConfig:
     data: Path | None
     fit: FitConfig
     spectrum: Spectrum | None = None
+    #: reader options of ``data``: ``format`` and that format's options (e.g. ``index`` of a
+    #: NeXus stack row; bayespec.readers.OPTIONS), as the manifest columns of a campaign
+    read: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,9 @@ def parse_group_config(d: Any, source: str = "<group>", base: str | Path = ".",
             path = Path(data) if Path(data).is_absolute() else Path(base) / data
         else:
             path = None
-        sets.append(DataSetConfig(name, path, fit, spec))
+        read = _section(blk.get("read"), f"{key}.read", source)
+        _check_keys(read, f"{key}.read", _READ_KEYS, source)
+        sets.append(DataSetConfig(name, path, fit, spec, dict(read)))
     traw = d.get("ties") or []
     if not isinstance(traw, list):
         raise ConfigError(f"{source}: ties: must be a list of strings like "
@@ -115,7 +123,8 @@ def parse_group_config(d: Any, source: str = "<group>", base: str | Path = ".",
             offsets[o] = parse_prior(spec, f"offsets.{o}")
         except PriorError as e:
             raise PriorError(f"{source}: {e}") from e
-    raw = {"datasets": {s.name: {"data": str(s.data) if s.data else None, **{
+    raw = {"datasets": {s.name: {"data": str(s.data) if s.data else None,
+                                 **({"read": dict(s.read)} if s.read else {}), **{
         k: s.fit.raw[k] for k in ("model", "priors", "noise")}} for s in sets},
         "ties": [t.text for t in ties], "offsets": {o: dict(p.spec) for o, p in offsets.items()},
         "sampler": samp.raw["sampler"]}
@@ -144,7 +153,11 @@ def load_group_config(path: str | Path) -> GroupConfig:
 
 
 def _spectrum(ds: DataSetConfig) -> Spectrum:
-    spec = ds.spectrum if ds.spectrum is not None else read_spectrum(ds.data)
+    if ds.spectrum is not None:
+        spec = ds.spectrum
+    else:
+        opts = dict(ds.read)
+        spec = read_spectrum(ds.data, opts.pop("format", None), **opts)
     if spec.sd is not None and not ds.fit.noise.estimate:
         raise ConfigError(f"{ds.fit.source}: {ds.data} has an sd column and noise.sd is set; "
                           f"remove noise.sd to use the column")
@@ -154,7 +167,15 @@ def _spectrum(ds: DataSetConfig) -> Spectrum:
 def _problems(ds: DataSetConfig, spec: Spectrum) -> list:
     m = ds.fit.model
     return [build_problem(spec.x, spec.y, spec.sd, m.shape, K, m.background, m.degree,
-                          ds.fit.priors, source=str(ds.data or ds.name)) for K in m.K]
+                          ds.fit.priors, source=_source(ds)) for K in m.K]
+
+
+def _source(ds: DataSetConfig) -> str:
+    """The data set's file (with its reader options) for error messages, else its name."""
+    if ds.data is None:
+        return ds.name
+    opts = ", ".join(f"{k}={v}" for k, v in ds.read.items())
+    return f"{ds.data} ({opts})" if opts else str(ds.data)
 
 
 def validate_ties(cfg: GroupConfig) -> None:
