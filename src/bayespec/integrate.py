@@ -33,7 +33,7 @@ from .config import (FitConfig, SamplerConfig, _check_keys, _Loader, _section, p
 from .errors import ConfigError, PriorError
 from .fit import FitSettings, fit_problems, package_versions
 from .freeenergy import free_energy, model_probabilities, stepping_stone_se
-from .io import Spectrum, read_spectrum
+from .io import Spectrum, describe_source, read_spectrum
 from .joint import JointModel, build_joint, joint_ladder, run_joint_many
 from .model import build_problem
 from .priors import Prior, parse_prior
@@ -153,11 +153,7 @@ def load_group_config(path: str | Path) -> GroupConfig:
 
 
 def _spectrum(ds: DataSetConfig) -> Spectrum:
-    if ds.spectrum is not None:
-        spec = ds.spectrum
-    else:
-        opts = dict(ds.read)
-        spec = read_spectrum(ds.data, opts.pop("format", None), **opts)
+    spec = ds.spectrum if ds.spectrum is not None else read_spectrum(ds.data, ds.read)
     if spec.sd is not None and not ds.fit.noise.estimate:
         raise ConfigError(f"{ds.fit.source}: {ds.data} has an sd column and noise.sd is set; "
                           f"remove noise.sd to use the column")
@@ -167,15 +163,9 @@ def _spectrum(ds: DataSetConfig) -> Spectrum:
 def _problems(ds: DataSetConfig, spec: Spectrum) -> list:
     m = ds.fit.model
     return [build_problem(spec.x, spec.y, spec.sd, m.shape, K, m.background, m.degree,
-                          ds.fit.priors, source=_source(ds)) for K in m.K]
-
-
-def _source(ds: DataSetConfig) -> str:
-    """The data set's file (with its reader options) for error messages, else its name."""
-    if ds.data is None:
-        return ds.name
-    opts = ", ".join(f"{k}={v}" for k, v in ds.read.items())
-    return f"{ds.data} ({opts})" if opts else str(ds.data)
+                          ds.fit.priors,
+                          source=describe_source(ds.data, ds.read) if ds.data else ds.name)
+            for K in m.K]
 
 
 def validate_ties(cfg: GroupConfig) -> None:

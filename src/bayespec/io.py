@@ -10,6 +10,7 @@ Tabs and runs of spaces count as the same (whitespace) delimiter. A strictly dec
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,26 +98,34 @@ def parse_cell(p: str, lineno: int, col: int, cell: str, name: str | None = None
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt", ".dat")
 
 
-def read_spectrum(path: str | Path, fmt: str | None = None, **options: Any) -> Spectrum:
+def read_spectrum(path: str | Path, options: Mapping[str, Any] | None = None) -> Spectrum:
     """Read a spectrum file; raise DataError (one line) on any problem.
 
     ``.csv``/``.tsv``/``.txt``/``.dat`` and unknown extensions: 2 or 3 text columns (this
     module); ``.xy``/``.xye``/``.chi`` (diffraction), ``.xdi`` (XAS, mu from a mu column) and
-    ``.nxs``/``.h5``/``.hdf5`` (NeXus NXdata) through :mod:`bayespec.readers`. ``fmt`` (a
-    :data:`bayespec.readers.FORMATS` name) and the format's ``options`` (e.g. ``index`` of one
-    row of a NeXus stack, ``mu`` of an XDI file; None values ignored) go to that reader;
-    an option the format does not take is a ConfigError."""
-    suffix = Path(path).suffix.lower()
-    if fmt is not None or any(v is not None for v in options.values()):
+    ``.nxs``/``.h5``/``.hdf5`` (NeXus NXdata) through :mod:`bayespec.readers`. ``options``:
+    the campaign manifest's reader options, ``format`` (a :data:`bayespec.readers.FORMATS`
+    name) and that format's own (e.g. ``index`` of one row of a NeXus stack, ``mu`` of an XDI
+    file); None values are ignored, an option the format does not take is a ConfigError."""
+    opts = {k: v for k, v in (options or {}).items() if v is not None}
+    if opts:
         from .readers import read
 
-        return read(path, fmt, **options).to_spectrum()
+        fmt = opts.pop("format", None)
+        return read(path, fmt, **opts).to_spectrum()
+    suffix = Path(path).suffix.lower()
     if suffix not in TEXT_EXTENSIONS:
         from .readers import EXTENSIONS, read
 
         if suffix in EXTENSIONS:
             return read(path).to_spectrum()
     return parse_columns(str(path), read_text(path))
+
+
+def describe_source(path: str | Path, options: Mapping[str, Any] | None = None) -> str:
+    """``path`` with its reader options, for messages: ``series.nxs (index=3)``."""
+    opts = ", ".join(f"{k}={v}" for k, v in (options or {}).items() if v is not None)
+    return f"{path} ({opts})" if opts else str(path)
 
 
 def parse_columns(p: str, text: str) -> Spectrum:

@@ -13,7 +13,7 @@ import pandas as pd
 from . import checkpoint
 from .config import FitConfig
 from .fit import fit_problems, settings_from_config
-from .io import read_spectrum
+from .io import describe_source, read_spectrum
 from .model import build_problem
 from .selection import format_table, selection_table
 from .store import write_fit, write_table_atomic
@@ -43,16 +43,14 @@ def fit_to_dir(data: str | Path, cfg: FitConfig, out: str | Path,
     ``mu``, ``x_col``, ``y_col``, ``sd_col``; see :mod:`bayespec.readers`), None values ignored.
     With ``checkpoint_dir`` the sampler state is checkpointed there (see chunked.py): a killed
     run resumes from it when rerun, and it is deleted once the table is written."""
-    opts = {k: v for k, v in (read_options or {}).items() if v is not None}
-    spec = read_spectrum(data, opts.pop("format", None), **opts)
+    spec = read_spectrum(data, read_options)
     m = cfg.model
     if spec.sd is not None and cfg.noise.sd is not None:
         from .errors import ConfigError
         raise ConfigError(f"{data}: the file has an sd column (per-point noise) and "
                           f"{cfg.source} sets noise.sd; remove noise.sd to use the column, or "
                           f"drop the column to use a single noise level")
-    source = str(data) + (f" ({', '.join(f'{k}={v}' for k, v in opts.items())})"
-                          if opts else "")
+    source = describe_source(data, read_options)
     problems = [build_problem(spec.x, spec.y, spec.sd, m.shape, K, m.background, m.degree,
                               cfg.priors, source=source, likelihood=m.likelihood,
                               shirley=m.shirley) for K in m.K]
