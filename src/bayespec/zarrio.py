@@ -6,9 +6,10 @@ arrays, so ``to_zarr`` took ~0.2 s per store, and even zarr's own async API writ
 coroutine took about as long (measured, bench notes in README). A campaign writes thousands of
 stores; that was a large share of its run time. The Zarr v3 format itself is small and fully
 specified, so this module writes it directly: one ``zarr.json`` per node, one chunk per array
-(chunk = whole array, key ``0.0`` beside the array's ``zarr.json``), encoded by numcodecs with the codecs zarr-python chooses by default
-(``bytes`` little-endian + ``zstd`` level 0; ``vlen-utf8`` + ``zstd`` for strings), and the
-metadata consolidated into the root ``zarr.json`` the way zarr-python does it.
+(chunk = whole array, key ``0.0`` beside the array's ``zarr.json``), encoded by numcodecs with
+the codecs zarr-python chooses by default (``bytes`` little-endian + ``zstd`` level 0;
+``vlen-utf8`` + ``zstd`` for strings), and the metadata consolidated into the root
+``zarr.json`` the way zarr-python does it.
 
 tests/test_zarrio.py reads what this writes back with zarr-python and ``xr.open_datatree`` and
 checks it is identical to the tree written and to what ``to_zarr`` writes. Only plain variables
@@ -24,8 +25,8 @@ import functools
 import json
 import os
 import warnings
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -178,11 +179,8 @@ def write_tree(tree: xr.DataTree | xr.Dataset, path: str | os.PathLike,
             dirs.append(adir)
             _write_bytes(os.path.join(adir, "zarr.json"), _dumps(meta), fsync)
             if data.size:
-                chunk = os.path.join(adir, _chunk_key(data.ndim, _CHUNK_KEYS))
-                if os.path.dirname(chunk) != adir:  # "/"-separated keys nest directories
-                    os.makedirs(os.path.dirname(chunk))
-                    dirs.append(os.path.dirname(chunk))
-                _write_bytes(chunk, _chunk(data, meta["data_type"]), fsync)
+                _write_bytes(os.path.join(adir, _chunk_key(data.ndim, _CHUNK_KEYS)),
+                             _chunk(data, meta["data_type"]), fsync)
             consolidated[key] = meta
     attrs = _json_attrs({**tree.attrs, **(final_attrs or {})})
     root_meta = {"attributes": attrs, "zarr_format": 3,

@@ -179,8 +179,8 @@ def read_nexus(path: str, index: int | None = None, nxdata: str | None = None) -
             m = int(sig.shape[0])
             if index is None:
                 raise DataError(f"{p}: {sig.name}: a stack of {m} spectra (shape {sig.shape}); "
-                                f"pick one row with index (`bayespec fit --index N`; a campaign fits "
-                                f"every row)")
+                                f"pick one row with index (`bayespec fit --index N`; a "
+                                f"campaign fits every row)")
             if not 0 <= int(index) < m:
                 raise DataError(f"{p}: {sig.name}: index {index} is out of range; the stack has "
                                 f"rows 0..{m - 1}")
