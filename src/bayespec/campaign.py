@@ -201,7 +201,10 @@ def read_status(path: str | os.PathLike) -> str:
 
 def _marker_info(path: str | os.PathLike) -> dict:
     """status, stage and log of a stage output (empty stage/log for a good one)."""
-    a, status = _read_attrs(path)
+    return _info_of(*_read_attrs(path))
+
+
+def _info_of(a: Mapping, status: str) -> dict:
     return {"status": status, "stage": a.get("stage", ""), "log": a.get("log", "")}
 
 
@@ -1170,7 +1173,8 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
 
     from .selection import format_table
 
-    infos = [_marker_info(s) for s in stores]
+    read = [_read_attrs(s) for s in stores]  # each store's attrs read once, used throughout
+    infos = [_info_of(a, status) for a, status in read]
     bad = [i for i in infos if not is_ok(i["status"])]
     info: dict[str, Any] = {"spectrum": spectrum, "status": STATUS_OK, "K": None,
                             "probability": None, "noise_sd": None, "free_energy": None,
@@ -1189,7 +1193,7 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
     from .store import read_fit
     from .summary import peak_table
 
-    attrs = [root_attrs(s) for s in stores]  # read once: table, best store, warnings
+    attrs = [a for a, _ in read]
     table = _selection_table(attrs)
     i = int(table["probability"].to_numpy().argmax())
     best = table.iloc[i]
