@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from bayespec.fit import FitSettings, fit_spectrum
+from bayespec.inference.fit import FitSettings, fit_spectrum
 from bayespec.priors import parse_prior
 
 # ----------------------------------------------------------------------------- problem

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from bayespec.config import load_fit_config, with_overrides
-from bayespec.fit import fit_problems, settings_from_config
+from bayespec.inference.fit import fit_problems, settings_from_config
 from bayespec.io import read_spectrum
 from bayespec.model import build_problem
 from bayespec.shapes import SHAPES

@@ -6,7 +6,7 @@ import pytest
 
 from bayespec import batched
 from bayespec.errors import ConfigError
-from bayespec.fit import FitSettings, fit_spectrum, ladder_for
+from bayespec.inference.fit import FitSettings, fit_spectrum, ladder_for
 from bayespec.model import build_problem
 from bayespec.priors import parse_prior
 from conftest import nagata_data

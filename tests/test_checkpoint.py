@@ -26,7 +26,7 @@ from bayespec import checkpoint as ckpt
 from bayespec.cli import EXIT_RESUMABLE
 from bayespec.config import parse_fit_config, with_overrides
 from bayespec.errors import ConfigError, FitInterrupted
-from bayespec.fit import FitSettings, fit_problems
+from bayespec.inference.fit import FitSettings, fit_problems
 from bayespec.kernel import RECOMPUTE_EVERY
 from bayespec.model import build_problem
 from bayespec.priors import parse_prior

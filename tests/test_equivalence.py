@@ -10,7 +10,7 @@ from __future__ import annotations
 import arviz
 import numpy as np
 
-from bayespec.fit import FitSettings, fit_spectrum
+from bayespec.inference.fit import FitSettings, fit_spectrum
 from bayespec.priors import parse_prior
 
 Z = 3.0

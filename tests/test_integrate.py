@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from bayespec.errors import ConfigError
-from bayespec.freeenergy import free_energy, stepping_stone_se
-from bayespec.integrate import integrate, parse_group_config
+from bayespec.inference.freeenergy import free_energy, stepping_stone_se
+from bayespec.inference.integrate import integrate, parse_group_config
 from bayespec.io import Spectrum
 from bayespec.joint import build_joint, joint_ladder, run_joint_many
 from bayespec.model import build_problem
@@ -133,7 +133,7 @@ def test_shared_centers_joint_wins_and_narrows(shared_result):
                                                                      "free_energy_se"] < 0.5
     assert d < -Z * dse, (d, dse)
     assert t.loc["joint", "verdict"] == "joint"
-    from bayespec.integrate import joint_posterior
+    from bayespec.inference.integrate import joint_posterior
 
     post = joint_posterior(res.joint[res.best])
     for k in range(2):
@@ -263,7 +263,7 @@ def test_cli_reports_bad_group_file(tmp_path, capsys):
 def test_group_reads_rows_of_a_nexus_stack(tmp_path):
     """A data set's `read` block passes reader options (here `index`: one row of a NeXus
     stack, the time-resolved case); an unknown option is named with its key path."""
-    from bayespec.integrate import _spectrum, load_group_config
+    from bayespec.inference.integrate import _spectrum, load_group_config
     from test_readers import write_nexus
 
     specs = [_peaks([(1.0, 1.2 + 0.01 * i, 0.1)], 0.0, 0.05, i) for i in range(3)]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bayespec.fit import FitSettings, fit_spectrum
+from bayespec.inference.fit import FitSettings, fit_spectrum
 from bayespec.priors import parse_prior
 
 

@@ -9,7 +9,7 @@ from scipy.special import gammaln, logsumexp
 
 from bayespec.config import parse_fit_config
 from bayespec.errors import ConfigError, DataError
-from bayespec.fit import FitSettings, fit_problems, fit_spectrum
+from bayespec.inference.fit import FitSettings, fit_problems, fit_spectrum
 from bayespec.likelihood import poisson_constant, poisson_energy
 from bayespec.model import build_problem
 from bayespec.priors import parse_prior

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bayespec.fit import FitSettings, fit_spectrum
+from bayespec.inference.fit import FitSettings, fit_spectrum
 from bayespec.priors import parse_prior
 from conftest import NAGATA_PEAKS
 

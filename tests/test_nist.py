@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayespec.fit import FitSettings, fit_spectrum
+from bayespec.inference.fit import FitSettings, fit_spectrum
 from bayespec.priors import parse_prior
 
 DATA = Path(__file__).parent / "data" / "nist-strd"

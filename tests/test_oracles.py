@@ -24,7 +24,7 @@ from scipy import stats
 from scipy.optimize import minimize_scalar
 from scipy.special import log_ndtr, logsumexp
 
-from bayespec.fit import FitSettings, fit_spectrum
+from bayespec.inference.fit import FitSettings, fit_spectrum
 from bayespec.priors import parse_prior
 
 Z = 3.0  # tolerance in standard errors

@@ -1085,7 +1085,7 @@ def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike
     ignored (logged), and it is deleted once the group's stores are written. SIGTERM writes it
     and raises errors.FitInterrupted (the job fails; rerun it to resume)."""
     from .checkpoint import remove as remove_checkpoint
-    from .fit import fit_problems, resolve_backend, settings_from_config
+    from .inference.fit import fit_problems, resolve_backend, settings_from_config
     from .store import write_fit
     from .summary import predictive_band
 
@@ -1148,7 +1148,7 @@ def _selection_table(attrs: Sequence[Mapping]):
     """The model-selection table from the root attrs of a spectrum's fit stores."""
     import pandas as pd
 
-    from .freeenergy import model_probabilities
+    from .inference.freeenergy import model_probabilities
 
     rows = []
     for a in attrs:
@@ -1171,7 +1171,7 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
     and log). A spectrum with any failed K is failed (its tables have headers only)."""
     import pandas as pd
 
-    from .selection import format_table
+    from .inference.selection import format_table
 
     read = [_read_attrs(s) for s in stores]  # each store's attrs read once, used throughout
     infos = [_info_of(a, status) for a, status in read]

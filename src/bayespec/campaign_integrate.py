@@ -1,5 +1,5 @@
 """Integration groups in a campaign: manifest rows with the same ``group`` value are fitted
-jointly (bayespec.integrate) into ``<results>/integrate/<group>/``.
+jointly (bayespec.inference.integrate) into ``<results>/integrate/<group>/``.
 
 Config block (schema: workflow/schemas/config.schema.yaml)::
 
@@ -77,7 +77,7 @@ def outputs(results: str, groups: Mapping[str, Sequence[str]]) -> list[str]:
 def group_mapping(campaign, config: Mapping, group: str) -> dict:
     """The GROUP.yaml mapping of ``group`` (without data paths; data come from the stores).
     Validated here, so a bad tie fails at workflow start naming the config key."""
-    from .integrate import parse_group_config
+    from .inference.integrate import parse_group_config
     from .io import Spectrum
 
     spec = ((config.get("integration") or {}).get("groups") or {})[group] or {}
@@ -114,7 +114,7 @@ def integrate_group(stores: Mapping[str, str | os.PathLike], out_csv: str | os.P
     everything next to ``out_csv`` (= <dir>/integration.csv, written last). Returns the status."""
     import dataclasses
 
-    from .integrate import integrate, parse_group_config
+    from .inference.integrate import integrate, parse_group_config
     from .integrate_output import write_integration
     from .io import Spectrum
 

@@ -1,6 +1,6 @@
 """Checkpoint files of a running fit: every chain's full sampler state in one ``.npz``.
 
-One file per fit (all K values and chains of one :func:`bayespec.fit.fit_problems` call). It
+One file per fit (all K values and chains of one :func:`bayespec.inference.fit.fit_problems` call). It
 holds, for every (job, chain) task, the arrays of :class:`bayespec.sampler.ChainState` (positions,
 step sizes, PRNG state, rung order, adaptation counts and the energies and draws accumulated so
 far) under keys ``j{job}c{chain}_{field}``, and a JSON ``meta`` entry: the format version, the

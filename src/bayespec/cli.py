@@ -83,7 +83,7 @@ def _cmd_plot(a: argparse.Namespace) -> int:
 
 
 def _cmd_integrate(a: argparse.Namespace) -> int:
-    from .integrate import integrate, load_group_config
+    from .inference.integrate import integrate, load_group_config
     from .integrate_output import write_integration
 
     res = integrate(load_group_config(a.group))

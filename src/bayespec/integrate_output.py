@@ -18,8 +18,8 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
-from .integrate import IntegrationResult, JointFit, joint_posterior, versions
-from .selection import format_table, selection_table
+from .inference.integrate import IntegrationResult, JointFit, joint_posterior, versions
+from .inference.selection import format_table, selection_table
 from .store import _dumps, _strings, write_datatree, write_fit, write_table_atomic
 from .summary import predictive_band
 

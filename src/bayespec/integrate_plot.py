@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .integrate import IntegrationResult, joint_curves, joint_posterior
+from .inference.integrate import IntegrationResult, joint_curves, joint_posterior
 from .plots import _figure
 
 

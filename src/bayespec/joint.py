@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ConfigError
-from .fit import FIRST_STEP_OVERLAP, PRIOR_DRAWS
+from .inference.fit import FIRST_STEP_OVERLAP, PRIOR_DRAWS
 from .joint_kernel import run_joint_chain
 from .model import Problem
 from .priors import Prior, pack

@@ -12,10 +12,10 @@ import pandas as pd
 
 from . import checkpoint
 from .config import FitConfig
-from .fit import fit_problems, settings_from_config
+from .inference.fit import fit_problems, settings_from_config
 from .io import describe_source, read_spectrum
 from .model import build_problem
-from .selection import format_table, selection_table
+from .inference.selection import format_table, selection_table
 from .store import write_fit, write_table_atomic
 from .summary import predictive_band
 

@@ -29,17 +29,17 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .config import (FitConfig, SamplerConfig, _check_keys, _Loader, _section, parse_fit_config)
-from .errors import ConfigError, PriorError
+from ..config import (FitConfig, SamplerConfig, _check_keys, _Loader, _section, parse_fit_config)
+from ..errors import ConfigError, PriorError
 from .fit import FitSettings, fit_problems, package_versions
 from .freeenergy import free_energy, model_probabilities, stepping_stone_se
-from .io import Spectrum, describe_source, read_spectrum
-from .joint import JointModel, build_joint, joint_ladder, run_joint_many
-from .model import build_problem
-from .priors import Prior, parse_prior
-from .readers import OPTIONS
-from .result import KFit
-from .ties import Tie, parse_tie
+from ..io import Spectrum, describe_source, read_spectrum
+from ..joint import JointModel, build_joint, joint_ladder, run_joint_many
+from ..model import build_problem
+from ..priors import Prior, parse_prior
+from ..readers import OPTIONS
+from ..result import KFit
+from ..ties import Tie, parse_tie
 
 _TOP = ("datasets", "ties", "offsets", "sampler")
 _DS_KEYS = ("data", "read", "model", "priors", "noise")

@@ -15,16 +15,16 @@ import numpy as np
 
 import logging
 
-from . import __version__, batched
-from . import checkpoint as checkpoint_mod
-from .chunked import Plan, run_chunked
-from .errors import ConfigError
-from .config import DEFAULTS, FitConfig
+from .. import __version__, batched
+from .. import checkpoint as checkpoint_mod
+from ..chunked import Plan, run_chunked
+from ..errors import ConfigError
+from ..config import DEFAULTS, FitConfig
 from .freeenergy import free_energy, model_probabilities, refine_minimum, stepping_stone_se
-from .likelihood import poisson_constant, poisson_energy, prior_valid_fraction
-from .model import Problem, build_problem, noise_guess
-from .result import KFit, Ladder
-from .sampler import ChainOutput, geometric_ladder, run_many
+from ..likelihood import poisson_constant, poisson_energy, prior_valid_fraction
+from ..model import Problem, build_problem, noise_guess
+from ..result import KFit, Ladder
+from ..sampler import ChainOutput, geometric_ladder, run_many
 
 log = logging.getLogger("bayespec")
 _S = DEFAULTS["sampler"]

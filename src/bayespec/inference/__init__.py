@@ -1,0 +1,1 @@
+"""Inference: per-spectrum fits, Bayesian integration, free energies and model selection."""
