@@ -39,6 +39,7 @@ import numpy as np
 
 from . import __version__
 from .errors import BayespecError, ConfigError, DataError
+from .ids import ENTRY_PATTERN, ID_PATTERN, entry_name
 from .io import parse_cell, read_text
 from .store import _dumps, _json_default, _sibling
 from .zarrio import load_tree, root_attrs, write_tree
@@ -55,12 +56,9 @@ __all__ = [
 
 log = logging.getLogger("bayespec.campaign")
 
-#: spectrum ids become file names: a letter or digit, then letters, digits, ``_ . -``
-ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+#: spectrum ids and file keys (``id@index`` for row ``index`` of a stack file, shown as
+#: ``id[index]``): the one naming rule of bayespec.ids, shared with GROUP.yaml data sets
 _ID_RE = re.compile(ID_PATTERN)
-#: a file key: an id, or ``id@index`` for row ``index`` of a stack file (shown as ``id[index]``;
-#: brackets are glob characters in shells and Python's glob, '@' is in no id)
-ENTRY_PATTERN = ID_PATTERN + r"(?:@\d+)?"
 STATUS_OK = "ok"
 STAGES = ("ingest", "preprocess", "fit", "select")
 FORMATS = ("xy", "columns", "diffraction", "xdi", "nexus")  # = bayespec.readers.FORMATS
@@ -766,11 +764,6 @@ def _stack_indices(sel: Any, size: int | None, where: str) -> list[int]:
         raise ConfigError(f"{where}: index: row {max(out)} is out of range; the stack has rows "
                           f"0..{size - 1}")
     return out
-
-
-def entry_name(key: str) -> str:
-    """How a file key is shown: ``id@3`` -> ``id[3]``; other keys unchanged."""
-    return re.sub(r"@(\d+)$", r"[\1]", str(key))
 
 
 # ============================================================================ demo data

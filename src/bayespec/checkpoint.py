@@ -59,17 +59,27 @@ def fingerprint(problems: list, ladders: list[np.ndarray], settings: dict[str, A
                 versions: dict[str, str]) -> dict[str, Any]:
     """What decides a fit's numbers, item by item (so a mismatch can say what changed).
 
-    problems: bayespec.model.Problem per job; ladders: (L,) betas per job; settings: the
-    sampler settings that change the numbers (not threads or checkpoint_every)."""
+    problems: per job a bayespec.model.Problem, or a bayespec.joint.JointModel (a joint fit of
+    a group); ladders: (L,) betas per job; settings: the sampler settings that change the
+    numbers (not threads or checkpoint_every)."""
     from .priors import pack
 
     data, model = [], []
     ladders = [np.asarray(b, dtype=float) for b in ladders]
     for p in problems:
-        data.append(_digest(p.x, p.y, p.w))
         codes, params, logsp = pack(list(p.priors))
+        if hasattr(p, "problems"):  # a JointModel: the data sets, their models and the ties
+            data.append(_digest(p.x, p.y, p.w, p.pois))
+            model.append(f"joint {','.join(p.names)} K={'-'.join(map(str, p.Ks))} "
+                         f"{' '.join(q.shape.name + '/' + q.likelihood for q in p.problems)} "
+                         f"priors={_digest(codes, params, logsp)} "
+                         f"ties={_digest(p.src, p.a, p.c, p.off, p.g)}")
+            continue
+        offset = () if p.offset is None else (p.offset,)
+        data.append(_digest(p.x, p.y, p.w, *offset))
         model.append(f"K={p.K} {p.shape.name} {p.background.name} nb={p.nb} "
-                     f"priors={_digest(codes, params, logsp)}")
+                     f"priors={_digest(codes, params, logsp)}"
+                     + ("" if p.likelihood == "gaussian" else f" {p.likelihood}"))
     return {"format": FORMAT, "data": data, "model": model,
             "ladder": [_digest(b) for b in ladders],
             "settings": {k: np.asarray(settings[k]).item() if settings[k] is not None else None

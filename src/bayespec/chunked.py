@@ -31,7 +31,7 @@ from . import checkpoint as ckpt
 from .errors import FitInterrupted
 from .kernel import RECOMPUTE_EVERY
 from .model import Problem
-from .sampler import ChainOutput, advance, chain_output, start_chain
+from .sampler import NUMBA, ChainBackend, ChainOutput, advance_reporting, chain_output
 
 log = logging.getLogger("bayespec")
 MIN_TARGET_SWEEPS = RECOMPUTE_EVERY  # sampling sweeps before the first target_se check
@@ -80,11 +80,21 @@ def _boundaries(plan: Plan) -> list[int]:
 
 def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
                 se_of: Callable[[int, np.ndarray], float],
-                fingerprint: dict) -> tuple[list[list[ChainOutput]], list[int], list[float | None]]:
+                fingerprint: dict,
+                progress: Callable[[int, int, int, int], None] | None = None,
+                backend: ChainBackend = NUMBA,
+                ) -> tuple[list[list[ChainOutput]], list[int], list[float | None]]:
     """Run every job's chains per ``plan``; returns outputs[job][chain], the sampling sweeps
     run per job, and the SE at the stop (None without target_se).
 
+    jobs: (model, betas) per job, the model being what ``backend`` samples (sampler.NUMBA: a
+    model.Problem; joint.JOINT: a joint.JointModel): the driver knows nothing else of it.
+
     se_of(job, ne) is the SE of the reported F from ne (C, L, S) of that job.
+    progress(job, chain, sweeps done, total) is called as in sampler.run_many (from the
+    worker threads, every RECOMPUTE_EVERY sweeps; the pieces end where an unsplit run
+    recomputes anyway, so the numbers are unchanged); when target_se stops a job early its
+    chains are reported once more with total = the sweeps run.
     """
     C, total = plan.chains, plan.burn_in + plan.sweeps
     bounds = _boundaries(plan)
@@ -97,7 +107,7 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
         log.info("%s: resuming from the checkpoint (sweeps done per chain: %s)",
                  plan.checkpoint, sorted(set(done_at.values())))
     else:
-        states = {(j, c): start_chain(p, b, plan.sweeps, plan.thin, plan.seed, c)
+        states = {(j, c): backend.start(p, b, plan.sweeps, plan.thin, plan.seed, c)
                   for j, (p, b) in enumerate(jobs) for c in range(C)}
         limits, ses = [total] * len(jobs), [None] * len(jobs)
 
@@ -110,7 +120,12 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
 
     def work(t: tuple[int, int], stop: int) -> tuple[int, int]:
         prob, betas = jobs[t[0]]
-        advance(prob, betas, plan.burn_in, plan.thin, states[t], stop, pause)
+        if progress is None:
+            backend.advance(prob, betas, plan.burn_in, plan.thin, states[t], stop, pause)
+        else:
+            advance_reporting(prob, betas, plan.burn_in, plan.thin, states[t], stop,
+                              lambda done: progress(t[0], t[1], done, total), pause,
+                              backend.advance)
         return t
 
     checked: set[tuple[int, int]] = set()
@@ -125,6 +140,9 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
         ses[j] = float(se_of(j, ne))
         if ses[j] <= plan.target_se:
             limits[j] = sweep
+            if progress is not None:
+                for c in range(C):
+                    progress(j, c, sweep, sweep)
             log.info("job %d: target_se %.4g reached (SE %.4g) after %d sampling sweeps", j,
                      plan.target_se, ses[j], sweep - plan.burn_in)
 

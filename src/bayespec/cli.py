@@ -21,6 +21,7 @@ def _column(value: str | None) -> str | int | None:
 
 
 def _cmd_fit(a: argparse.Namespace) -> int:
+    from .api import begin_fit, end_fit, reporter
     from .config import load_fit_config, parse_fit_config, with_overrides
     from .runner import fit_to_dir
 
@@ -36,8 +37,11 @@ def _cmd_fit(a: argparse.Namespace) -> int:
     read_options = {"format": a.format, "index": a.index, "nxdata": a.nxdata, "mu": a.mu,
                     "x_col": _column(a.x_col), "y_col": _column(a.y_col),
                     "sd_col": _column(a.sd_col)}
+    rep = reporter(a.progress)
+    begin_fit(rep, cfg)
     table, warnings = fit_to_dir(a.data, cfg, a.out, checkpoint_dir=a.checkpoint,
-                                 read_options=read_options)
+                                 read_options=read_options, progress=rep)
+    end_fit(rep, table)
     for w in warnings:
         print(f"bayespec: warning: {w}", file=sys.stderr)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
@@ -83,18 +87,21 @@ def _cmd_plot(a: argparse.Namespace) -> int:
 
 
 def _cmd_integrate(a: argparse.Namespace) -> int:
-    from .inference.integrate import integrate, load_group_config
-    from .integrate_output import write_integration
+    from .api import integrate
 
-    res = integrate(load_group_config(a.group))
-    path = write_integration(res, a.out)
-    for fits in res.separate.values():
-        for f in fits:
-            for w in f.warnings:
-                print(f"bayespec: warning: {w}", file=sys.stderr)
+    res = integrate(a.group, progress=a.progress, checkpoint=a.checkpoint)
+    path = res.write(a.out)
+    for r in res.separate.values():
+        for w in r.warnings:
+            print(f"bayespec: warning: {w}", file=sys.stderr)
     print(res.table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    print(f"verdict: {res.table.verdict[0]}; stores, figure and {path.name} in {a.out}")
+    print(f"verdict: {res.verdict}; stores, figure and {path.name} in {a.out}")
     return 0
+
+
+def _progress_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress lines on stderr (default: on when stderr is a terminal)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="checkpoint the sampler state in DIR every sampler.checkpoint_every "
                         "seconds and on SIGTERM (then exit with status 75); rerunning the same "
                         "command resumes, with bit-for-bit the numbers of an uninterrupted run")
+    _progress_flag(f)
     f.set_defaults(func=_cmd_fit)
     s = sub.add_parser("summary", help="print the selected K and its peak table")
     s.add_argument("dir", help="a directory written by `bayespec fit`")
@@ -136,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
                                          "and separately; write integration.csv")
     i.add_argument("group", help="GROUP.yaml: datasets, ties, offsets, sampler")
     i.add_argument("--out", required=True, help="output directory")
+    i.add_argument("--checkpoint", metavar="DIR",
+                   help="checkpoint every fit of the group in DIR (as bayespec fit "
+                        "--checkpoint); rerunning the same command resumes")
+    _progress_flag(i)
     i.set_defaults(func=_cmd_integrate)
     return p
 

@@ -2,9 +2,11 @@
 
 Pure model building and sampling (no I/O). Conventions (README "Bayesian integration"):
 
-* Every data set keeps its own model (model.Problem at one K); the joint weights are
-  w_i = b_m * (sd-column weight), so the joint log likelihood is
-  sum_i [log(w_i / 2pi) / 2 - w_i r_i^2 / 2] and the ladder runs from beta = 0 to 1.
+* Every data set keeps its own model (model.Problem at one K, with its likelihood and any
+  fixed Shirley offset); the joint weights of a Gaussian data set are w_i = b_m * (sd-column
+  weight), so its log likelihood is sum_i [log(w_i / 2pi) / 2 - w_i r_i^2 / 2]; a Poisson data
+  set (raw counts, b_m = 1) contributes the deviance energy of likelihood.py. The tempered
+  target is exp(-beta * sum_m E_m) phi and the ladder runs from beta = 0 to 1.
 * Free parameters: every untied local parameter of every data set (its prior from that data
   set's config), then the declared offsets. A tied parameter is an affine function of one free
   parameter (plus at most one offset).
@@ -28,12 +30,16 @@ import numpy as np
 from .errors import ConfigError
 from .inference.fit import FIRST_STEP_OVERLAP, PRIOR_DRAWS
 from .joint_kernel import run_joint_chain
+from .likelihood import MIN_VALID, VALID_DRAWS, poisson_constant, poisson_energy, valid_mean
 from .model import Problem
 from .priors import Prior, pack
 from .rng import seed_state
-from .sampler import LOG_STEP0, LOG_STEP_MAX, ChainOutput, geometric_ladder
+from .sampler import (LOG_STEP0, LOG_STEP_MAX, ChainBackend, ChainOutput, ChainState,
+                      chain_output, geometric_ladder)
 from .ties import Ref, Tie
 
+POSITIVE_KINDS = ("amplitude", "width", "ratio")  # ties keep them positive: '=' or a factor
+BOUNDED_KINDS = {"eta": "[0, 1]", "asym": "[-1, 1]"}  # ties keep them in range: '=' only
 INIT_TRIES = 2000  # prior draws tried per replica for an initial state with ordered centers
 
 
@@ -41,8 +47,10 @@ INIT_TRIES = 2000  # prior draws tried per replica for an initial state with ord
 class JointModel:
     """The joint model for one K per data set.
 
-    names: data set names (M,); problems: their Problems; b: (M,) noise precisions used.
-    x, y, w: (N,) concatenated data, w = b_m * sd-column weights; seg (M+1,).
+    names: data set names (M,); problems: their Problems; b: (M,) noise precisions used (1 for
+    a Poisson data set). x, y, w: (N,) concatenated axis, data minus fixed offsets (y_fit) and
+    weights w = b_m * sd-column weights; seg (M+1,); pois: bool (N,) points of Poisson data
+    sets.
     free_names, priors: (P,) free parameters; local slot q: loc = a*th[src] + c + g*th[off].
     """
 
@@ -63,6 +71,7 @@ class JointModel:
     g: np.ndarray
     center_free: tuple[np.ndarray, ...]  # per data set: free indices of its untied centers
     kernel_args: tuple
+    pois: np.ndarray  # bool (N,): points of Poisson data sets
 
     @property
     def n(self) -> int:
@@ -71,6 +80,27 @@ class JointModel:
     @property
     def sum_log_w(self) -> float:
         return float(np.sum(np.log(self.w)))
+
+    @property
+    def poisson(self) -> tuple[bool, ...]:
+        """Per data set: whether its likelihood is Poisson."""
+        return tuple(p.likelihood == "poisson" for p in self.problems)
+
+    @property
+    def n_gauss(self) -> int:
+        """Points of the Gaussian data sets (their normalisation enters F)."""
+        return int(sum(p.n for p, q in zip(self.problems, self.poisson) if not q))
+
+    @property
+    def sum_log_w_gauss(self) -> float:
+        """sum log w_i over the Gaussian data sets' points."""
+        return float(np.sum(np.log(self.w[~self.pois])))
+
+    @property
+    def poisson_constant(self) -> float:
+        """sum over Poisson data sets of C = sum_i [c_i log c_i - c_i - log c_i!]."""
+        return float(sum(poisson_constant(p.y) for p, q in zip(self.problems, self.poisson)
+                         if q))
 
     @property
     def Ks(self) -> tuple[int, ...]:
@@ -90,14 +120,31 @@ class JointModel:
         return loc[..., self.base[m]:self.base[m + 1]]
 
     def energy(self, theta: np.ndarray) -> np.ndarray:
-        """sum_i w_i r_i^2 / 2 for free draws (..., P) -> (...)."""
+        """The kernel's energy for free draws (..., P) -> (...): sum_i w_i r_i^2 / 2 over the
+        Gaussian data sets plus the Poisson deviance energy (likelihood.py; +inf where a
+        Poisson mean is invalid) of the others."""
         loc = self.locals(theta)
         out = 0.0
         for m, prob in enumerate(self.problems):
             s0, s1 = self.seg[m], self.seg[m + 1]
             f = prob.curve(self.dataset_theta(loc, m))
-            out = out + 0.5 * np.sum(self.w[s0:s1] * (prob.y - f) ** 2, axis=-1)
+            if prob.likelihood == "poisson":
+                out = out + poisson_energy(f, prob.y)
+            else:
+                out = out + 0.5 * np.sum(self.w[s0:s1] * (prob.y - f) ** 2, axis=-1)
         return out
+
+    def valid(self, theta: np.ndarray) -> np.ndarray:
+        """Whether every Poisson data set's mean is a valid Poisson mean, draws (..., P)."""
+        theta = np.asarray(theta, dtype=float)
+        ok = np.ones(theta.shape[:-1], dtype=bool)
+        if not any(self.poisson):
+            return ok
+        loc = self.locals(theta)
+        for m, prob in enumerate(self.problems):
+            if prob.likelihood == "poisson":
+                ok &= valid_mean(prob.curve(self.dataset_theta(loc, m)), prob.y)
+        return ok
 
     def ordered(self, theta: np.ndarray) -> np.ndarray:
         """Whether every data set's centers are strictly increasing, for draws (..., P)."""
@@ -139,11 +186,12 @@ def _check_form(t: Tie, where: str) -> None:
     if t.left.kind != t.right.kind:
         raise ConfigError(f"{where}: tie {t.text!r}: ties a {t.left.kind} to a {t.right.kind}; "
                           f"tie parameters of the same kind")
-    if t.left.kind in ("amplitude", "width") and (t.const != 0 or t.offset or t.scale <= 0):
+    if t.left.kind in POSITIVE_KINDS and (t.const != 0 or t.offset or t.scale <= 0):
         raise ConfigError(f"{where}: tie {t.text!r}: a {t.left.kind} must stay positive, so "
                           f"only '=' or a positive factor ('0.75 * ...') is allowed for it")
-    if t.left.kind == "eta" and (t.const != 0 or t.offset or t.scale != 1):
-        raise ConfigError(f"{where}: tie {t.text!r}: eta lives in [0, 1]; only '=' is allowed")
+    if t.left.kind in BOUNDED_KINDS and (t.const != 0 or t.offset or t.scale != 1):
+        raise ConfigError(f"{where}: tie {t.text!r}: {t.left.kind} lives in "
+                          f"{BOUNDED_KINDS[t.left.kind]}; only '=' is allowed")
 
 
 def build_joint(names: list[str], problems: list[Problem], b: list[float], ties: list[Tie],
@@ -232,8 +280,11 @@ def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g,
     for m, p in enumerate(problems):
         seg[m + 1] = seg[m] + p.n
     x = np.concatenate([p.x for p in problems])
-    y = np.concatenate([p.y for p in problems])
+    y = np.concatenate([p.y_fit for p in problems])
     w = np.concatenate([bm * p.w for bm, p in zip(b, problems)])
+    pois = np.concatenate([np.full(p.n, p.likelihood == "poisson") for p in problems])
+    counts = np.concatenate([p.y if p.likelihood == "poisson" else np.zeros(p.n)
+                             for p in problems])
     unit_ds, unit_base, unit_npar, unit_isbg = [], [], [], []
     slot_unit = np.zeros(base[-1], dtype=np.int64)
     for m, p in enumerate(problems):
@@ -267,20 +318,23 @@ def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g,
                    np.array(unit_ds, dtype=np.int64), np.array(unit_base, dtype=np.int64),
                    np.array(unit_npar, dtype=np.int64), np.array(unit_isbg, dtype=np.bool_),
                    src, a, c, off, g, dep_ptr, dep_units, np.array(cptr, dtype=np.int64),
-                   np.array(cslot, dtype=np.int64))
+                   np.array(cslot, dtype=np.int64), pois, counts)
     return JointModel(tuple(names), tuple(problems), b, x, y, w, seg, np.array(base), tuple(
-        free_names), tuple(priors), src, a, c, off, g, center_free, kernel_args)
+        free_names), tuple(priors), src, a, c, off, g, center_free, kernel_args, pois)
 
 
 def prior_energy_sd(model: JointModel, seed: int, draws: int = PRIOR_DRAWS) -> float:
-    """Standard deviation of sum w r^2 / 2 over ordered prior draws: sizes the ladder bottom."""
+    """Standard deviation of the energy over ordered (and valid) prior draws: sizes the ladder
+    bottom."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2 ** 21,)))
     theta = _prior_draws(model, rng, draws)
     return float(np.std(model.energy(theta)))
 
 
-def _prior_draws(model: JointModel, rng: np.random.Generator, count: int) -> np.ndarray:
-    """``count`` prior draws (count, P) with every data set's centers ordered.
+def _prior_draws(model: JointModel, rng: np.random.Generator, count: int,
+                 valid: bool = True) -> np.ndarray:
+    """``count`` prior draws (count, P) with every data set's centers ordered and, with
+    ``valid``, every Poisson data set's mean valid (the region the sampler lives in).
 
     Untied centers are sorted within their data set (only a starting point for burn-in; the
     ordered region is what matters), remaining violations (through ties) are redrawn.
@@ -292,15 +346,40 @@ def _prior_draws(model: JointModel, rng: np.random.Generator, count: int) -> np.
         for idx in model.center_free:
             if idx.size > 1:
                 th[:, idx] = np.sort(th[:, idx], axis=-1)
-        good = th[model.ordered(th)]
+        ok = model.ordered(th)
+        if valid:
+            ok &= model.valid(th)
+        good = th[ok]
         take = min(count - filled, good.shape[0])
         out[filled:filled + take] = good[:take]
         filled += take
         if filled == count:
             return out
+    if any(model.poisson):
+        raise ConfigError("cannot draw a prior state with ordered peak centers and a positive "
+                          "mean for every Poisson data set; give the Poisson data sets' "
+                          "backgrounds a prior with positive support, or check the ties")
     raise ConfigError("cannot draw a prior state in which every data set's peak centers are "
                       "ordered; the ties contradict the peak order (indices count peaks in order "
                       "of position)")
+
+
+def valid_fraction(model: JointModel, seed: int, draws: int = VALID_DRAWS) -> tuple[float, float]:
+    """P_valid, the (ordered) prior's probability that every Poisson data set's mean is valid,
+    and its relative SE (1 and 0 without Poisson data sets); see likelihood.py. The sampler
+    lives in the valid region, so F gains -log P_valid. Refused below MIN_VALID."""
+    if not any(model.poisson):
+        return 1.0, 0.0
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2 ** 21, 1)))
+    ok = model.valid(_prior_draws(model, rng, draws, valid=False))
+    p = float(ok.mean())
+    if p < MIN_VALID:
+        raise ConfigError(f"priors: with model.likelihood poisson the model mean must stay > 0, "
+                          f"but only {100 * p:.1f} % of the joint prior draws (K = "
+                          f"{'-'.join(map(str, model.Ks))}) give a positive mean everywhere; "
+                          f"give the Poisson data sets' backgrounds a prior with positive "
+                          f"support, e.g. {{dist: uniform, low: 0, high: <max count>}}")
+    return p, float(np.sqrt(max(p * (1 - p), 1.0 / draws) / draws) / p)
 
 
 def joint_ladder(model: JointModel, replicas: int, ratio: float, extend: bool,
@@ -316,35 +395,68 @@ def joint_ladder(model: JointModel, replicas: int, ratio: float, extend: bool,
     return geometric_ladder(1.0, L, ratio)
 
 
-def run_joint_one(model: JointModel, betas: np.ndarray, burn_in: int, sweeps: int, thin: int,
-                  seed: int, chain: int) -> ChainOutput:
-    """One chain of the joint model; seeded from SeedSequence(seed, spawn_key=(2**20, *Ks,
-    chain)) so it differs from every separate fit's stream and is independent of threads."""
+def _step_limits(model: JointModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Packed priors (codes, params, logsp) and the maximal proposal sd (P,): 0 for a fixed
+    prior (never proposed), LOG_STEP_MAX in log space, else the prior's scale."""
+    codes, params, logsp = pack(list(model.priors))
+    step_max = np.array([0.0 if pr.fixed else LOG_STEP_MAX if logsp[p] else pr.scale()
+                         for p, pr in enumerate(model.priors)], dtype=float)
+    return codes, params, logsp, step_max
+
+
+def start_joint_chain(model: JointModel, betas: np.ndarray, sweeps: int, thin: int, seed: int,
+                      chain: int) -> ChainState:
+    """The state of joint chain ``chain`` before its first sweep, seeded from
+    SeedSequence(seed, spawn_key=(2**20, *Ks, chain)) so it differs from every separate fit's
+    stream and is independent of threads. The same ChainState as a single fit's chain
+    (sampler.start_chain), so the chunked driver, checkpoints and target_se serve both."""
     seq = np.random.SeedSequence(seed, spawn_key=(2 ** 20, *model.Ks, chain))
     init_seq, kern_seq = seq.spawn(2)
     rng = np.random.default_rng(init_seq)
     L = betas.shape[0]
-    codes, params, logsp = pack(list(model.priors))
+    _, _, logsp, step_max = _step_limits(model)
     P = len(model.priors)
     u0 = _prior_draws(model, rng, L)
     step = np.empty((L, P))
-    step_max = np.empty(P)
     for p, prior in enumerate(model.priors):
         if logsp[p]:
             u0[:, p] = np.log(np.maximum(u0[:, p], 1e-300))
-            step[:, p], step_max[p] = LOG_STEP0, LOG_STEP_MAX
+            step[:, p] = LOG_STEP0
         else:
-            sc = prior.scale()
-            step[:, p], step_max[p] = 0.1 * sc, sc
-    state = seed_state(kern_seq)
-    ne = np.zeros((L, sweeps))
-    theta = np.zeros((L, sweeps // thin, P))
-    acc = np.zeros((L, P), dtype=np.int64)
-    swap = np.zeros(max(L - 1, 0), dtype=np.int64)
+            step[:, p] = 0.1 * step_max[p]
+    return ChainState(
+        u=u0, step=step, rng=seed_state(kern_seq), who=np.arange(L, dtype=np.int64),
+        acc_win=np.zeros((L, P), dtype=np.int64), ne=np.zeros((L, sweeps)),
+        theta=np.zeros((L, sweeps // thin, P)), acc=np.zeros((L, P), dtype=np.int64),
+        swap=np.zeros(max(L - 1, 0), dtype=np.int64))
+
+
+def advance_joint(model: JointModel, betas: np.ndarray, burn_in: int, thin: int,
+                  cs: ChainState, stop: int, pause: np.ndarray | None = None) -> ChainState:
+    """Run sweeps [cs.sweep, stop) of a joint chain in place (as sampler.advance: a pause
+    stops at the next RECOMPUTE_EVERY multiple; a continued chain is bit for bit the unsplit
+    one)."""
+    codes, params, logsp, step_max = _step_limits(model)
+    if pause is None:
+        pause = np.zeros(1, dtype=np.int64)
     t0 = time.perf_counter()
-    run_joint_chain(*model.kernel_args, codes, params, logsp, betas, u0, step, step_max,
-                    burn_in, sweeps, thin, state, ne, theta, acc, swap)
-    return ChainOutput(ne, theta, acc, swap, step, time.perf_counter() - t0)
+    cs.sweep = int(run_joint_chain(
+        *model.kernel_args, codes, params, logsp, betas, cs.u, cs.step, step_max, burn_in,
+        cs.ne.shape[1], thin, cs.rng, cs.sweep, stop, cs.who, cs.acc_win, pause, cs.ne,
+        cs.theta, cs.acc, cs.swap))
+    cs.seconds += time.perf_counter() - t0
+    return cs
+
+
+JOINT = ChainBackend(start_joint_chain, advance_joint)  # the joint Numba kernel
+
+
+def run_joint_one(model: JointModel, betas: np.ndarray, burn_in: int, sweeps: int, thin: int,
+                  seed: int, chain: int) -> ChainOutput:
+    """One chain of the joint model (start_joint_chain, then every sweep)."""
+    cs = start_joint_chain(model, betas, sweeps, thin, seed, chain)
+    advance_joint(model, betas, burn_in, thin, cs, burn_in + sweeps)
+    return chain_output(cs, sweeps, thin)
 
 
 def run_joint_many(model: JointModel, betas: np.ndarray, burn_in: int, sweeps: int, thin: int,

@@ -26,8 +26,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .kernel import (ADAPT_WINDOW, RECOMPUTE_EVERY, _lp_sampled, adapt_steps, record_sweep,
-                     swap_neighbours)
+from .kernel import (ADAPT_WINDOW, RECOMPUTE_EVERY, _lp_sampled, _pois_term, adapt_steps,
+                     record_sweep, swap_neighbours)
 from .rng import fill_normal, uniform
 from .shapes import background_any, profile_any
 
@@ -60,8 +60,10 @@ def _unit_profile(u, loc, x, hs, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_
 
 @njit(cache=True)
 def _full_state(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar, unit_isbg,
-                loc, prof, lo, hi, r):
-    """Recompute one replica's profiles and residual from loc; return sum w r^2."""
+                pois, counts, loc, prof, lo, hi, r):
+    """Recompute one replica's profiles and residual from loc; return 2 E: sum w r^2 over the
+    Gaussian points plus twice the Poisson deviance of the mean counts - r over the points of
+    Poisson data sets (+inf where that mean is invalid)."""
     N = x.shape[0]
     for i in range(N):
         r[i] = y[i]
@@ -76,9 +78,13 @@ def _full_state(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar
         for i in range(a0, b0):
             r[i] -= amp * prof[u, i]
     ss = 0.0
+    pe = 0.0
     for i in range(N):
-        ss += w[i] * r[i] * r[i]
-    return ss
+        if pois[i]:
+            pe += _pois_term(counts[i] - r[i], counts[i])
+        else:
+            ss += w[i] * r[i] * r[i]
+    return ss + 2.0 * pe
 
 
 @njit(cache=True, inline="always")
@@ -92,20 +98,30 @@ def _ordered(lq, ds_cptr, ds_cslot, m):
 @njit(cache=True, nogil=True)
 def run_joint_chain(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar,
                     unit_isbg, src, a, c, off, g, dep_ptr, dep_units, ds_cptr, ds_cslot,
-                    codes, pp, logsp, betas, u0, step, step_max, n_burn, n_sweeps, thin, state,
-                    out_ne, out_theta, out_acc, out_swap):
-    """Run one exchange MC chain of the joint model (see the module docstring for the layout).
+                    pois, counts, codes, pp, logsp, betas, u, step, step_max, n_burn, n_sweeps,
+                    thin, state, start, stop, who, acc_win, pause, out_ne, out_theta, out_acc,
+                    out_swap):
+    """Run sweeps [start, stop) of one exchange MC chain of the joint model (see the module
+    docstring for the layout); return the next sweep index.
 
     ds_cptr (M+1,), ds_cslot: local slots of each data set's centers in peak order.
-    Other arguments and outputs as kernel.run_chain: betas (L,), u0/step (L, P), step_max (P,),
-    state uint64[4]; out_ne (L, n_sweeps) = sum w r^2 / 2; out_theta (L, n_sweeps // thin, P)
-    natural-space free parameters; out_acc (L, P); out_swap (L-1,).
+    pois: bool (N,) points of Poisson data sets, whose energy is the deviance of the mean
+    counts - r (counts (N,): the raw counts there; y is counts minus any fixed offset), as in
+    kernel.py; the other points' energy is w r^2 / 2.
+    The chain's state (u, step (L, P), state uint64[4], who (L,), acc_win (L, P)), the
+    pause flag, the resume rule (stop at a multiple of RECOMPUTE_EVERY or the last sweep) and
+    the outputs are those of kernel.run_chain: out_ne (L, n_sweeps) energy n E at each rung;
+    out_theta (L, n_sweeps // thin, P) natural-space free parameters; out_acc (L, P); out_swap
+    (L-1,). Parameters with step 0 (fixed priors) are never proposed.
     """
     N = x.shape[0]
-    L, P = u0.shape
+    L, P = u.shape
     U = unit_ds.shape[0]
     Q = src.shape[0]
-    u = u0.copy()
+    has_pois = False
+    for i in range(N):
+        if pois[i]:
+            has_pois = True
     th = np.empty((L, P))
     lp = np.empty((L, P))
     loc = np.empty((L, Q))
@@ -136,17 +152,16 @@ def run_joint_chain(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_
     z = np.empty(P)
     for s in range(L):
         ss[s] = _full_state(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar,
-                            unit_isbg, loc[s], prof[s], lo[s], hi[s], r[s])
-    who = np.arange(L)
-    acc_win = np.zeros((L, P), dtype=np.int64)
-    total = n_burn + n_sweeps
-    for sweep in range(total):
+                            unit_isbg, pois, counts, loc[s], prof[s], lo[s], hi[s], r[s])
+    for sweep in range(start, stop):
         sampling = sweep >= n_burn
         for l in range(L):
             s = who[l]
             beta = betas[l]
             fill_normal(state, z, P)
             for p in range(P):
+                if step[l, p] == 0.0:
+                    continue  # fixed prior: never moves (an always-accepted null move before)
                 unew = u[s, p] + step[l, p] * z[p]
                 lpn = _lp_sampled(codes[p], pp[p], unew, logsp[p])
                 if lpn == -np.inf:
@@ -236,7 +251,28 @@ def run_joint_chain(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_
                         for k in range(ulo[i], uhi[i]):
                             if mark[k] != stamp:
                                 mark[k] = stamp
-                                dss += w[k] * d[k] * (d[k] - 2.0 * r[s, k])
+                                if has_pois and pois[k]:
+                                    # 2 dE of the Poisson mean f = counts - r -> f + d
+                                    dk = d[k]
+                                    if dk == 0.0:
+                                        continue
+                                    f0 = counts[k] - r[s, k]
+                                    if counts[k] > 0.0:
+                                        if f0 + dk <= 0.0:
+                                            dss = np.inf
+                                            break
+                                        dss += 2.0 * (dk - counts[k] * math.log1p(dk / f0))
+                                    else:
+                                        if f0 + dk < 0.0:
+                                            dss = np.inf
+                                            break
+                                        dss += 2.0 * dk
+                                else:
+                                    dss += w[k] * d[k] * (d[k] - 2.0 * r[s, k])
+                        if dss == np.inf:
+                            break
+                if dss == np.inf:
+                    continue  # zero likelihood (invalid Poisson mean): rejected at every rung
                 log_ratio = -0.5 * beta * dss + (lpn - lp[s, p])
                 if log_ratio >= 0.0 or uniform(state) < math.exp(log_ratio):
                     if d1 > d0:
@@ -269,9 +305,13 @@ def run_joint_chain(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_
             for s in range(L):
                 _locals(th[s], src, a, c, off, g, loc[s])
                 ss[s] = _full_state(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base,
-                                    unit_npar, unit_isbg, loc[s], prof[s], lo[s], hi[s], r[s])
+                                    unit_npar, unit_isbg, pois, counts, loc[s], prof[s], lo[s],
+                                    hi[s], r[s])
         if not sampling:
             if (sweep + 1) % ADAPT_WINDOW == 0:
                 adapt_steps(step, acc_win, step_max)
         else:
             record_sweep(sweep - n_burn, thin, ss, who, th, out_ne, out_theta)
+        if (sweep + 1) % RECOMPUTE_EVERY == 0 and pause[0] != 0:
+            return sweep + 1
+    return stop

@@ -11,10 +11,11 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .kernel import run_chain
+from .kernel import RECOMPUTE_EVERY, run_chain
 from .errors import ConfigError
 from .likelihood import CODES, valid_mean
 from .model import Problem
@@ -158,20 +159,59 @@ def run_one(problem: Problem, betas: np.ndarray, burn_in: int, sweeps: int, thin
     return chain_output(cs, sweeps, thin)
 
 
+class ChainBackend(NamedTuple):
+    """A chain backend's pair, the interface every driver uses (chunked.py):
+    ``start(model, betas, sweeps, thin, seed, chain) -> ChainState`` (the chain before its
+    first sweep) and ``advance(model, betas, burn_in, thin, state, stop, pause) -> state``
+    (sweeps [state.sweep, stop) in place; a pause stops at a RECOMPUTE_EVERY multiple, and a
+    chain continued there is bit for bit the unsplit one). ``model`` is what the backend's
+    kernel samples: a model.Problem here, a joint.JointModel for joint.JOINT."""
+
+    start: Callable[..., ChainState]
+    advance: Callable[..., ChainState]
+
+
+def advance_reporting(problem: Problem, betas: np.ndarray, burn_in: int, thin: int,
+                      cs: ChainState, stop: int, report: Callable[[int], None],
+                      pause: np.ndarray | None = None,
+                      advance_fn: Callable[..., ChainState] = advance) -> ChainState:
+    """``advance_fn`` (a ChainBackend's advance) to ``stop`` in pieces ending at multiples of
+    RECOMPUTE_EVERY (so the numbers are bit-for-bit those of one call), calling
+    ``report(cs.sweep)`` after each piece. Returns early, as advance, at the first multiple
+    reached once ``pause[0]`` is set (every piece ends at one, so no further piece starts
+    then)."""
+    while cs.sweep < stop and (pause is None or pause[0] == 0):
+        piece = min(stop, (cs.sweep // RECOMPUTE_EVERY + 1) * RECOMPUTE_EVERY)
+        advance_fn(problem, betas, burn_in, thin, cs, piece, pause)
+        report(cs.sweep)
+    return cs
+
+
 def run_many(jobs: list[tuple[Problem, np.ndarray]], burn_in: int, sweeps: int, thin: int,
-             chains: int, seed: int, threads: int | None = None) -> list[list[ChainOutput]]:
+             chains: int, seed: int, threads: int | None = None,
+             progress: Callable[[int, int, int, int], None] | None = None,
+             ) -> list[list[ChainOutput]]:
     """Run ``chains`` chains for every (problem, betas) job; returns outputs[job][chain].
 
     All job x chain tasks share one pool so that several K values load both cores evenly.
+    ``progress``: called as progress(job, chain, sweeps done, burn_in + sweeps) from the worker
+    threads after every RECOMPUTE_EVERY sweeps of a chain (and at its end); the chain is then
+    run in pieces split at those multiples, which gives bit-for-bit the same numbers.
     """
     threads = threads or os.cpu_count() or 1
     tasks = [(j, c) for j in range(len(jobs)) for c in range(chains)]
     # longest first (more peaks, more work) for better packing
     tasks.sort(key=lambda t: -len(jobs[t[0]][0].priors))
+    total = burn_in + sweeps
 
     def work(t):
         prob, betas = jobs[t[0]]
-        return t, run_one(prob, betas, burn_in, sweeps, thin, seed, t[1])
+        if progress is None:
+            return t, run_one(prob, betas, burn_in, sweeps, thin, seed, t[1])
+        cs = start_chain(prob, betas, sweeps, thin, seed, t[1])
+        advance_reporting(prob, betas, burn_in, thin, cs, total,
+                          lambda done: progress(t[0], t[1], done, total))
+        return t, chain_output(cs, sweeps, thin)
 
     out: list[list[ChainOutput | None]] = [[None] * chains for _ in jobs]
     if threads == 1:
@@ -184,3 +224,6 @@ def run_many(jobs: list[tuple[Problem, np.ndarray]], burn_in: int, sweeps: int, 
     if threads != 1:
         pool.shutdown()
     return out  # type: ignore[return-value]
+
+
+NUMBA = ChainBackend(start_chain, advance)  # the single-spectrum Numba kernel (kernel.py)

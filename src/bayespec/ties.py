@@ -9,7 +9,10 @@ Grammar (whitespace free between tokens)::
            | NUMBER "*" ref           times a known constant
            | ref "*" NUMBER
     ref   := DATASET "." KIND "[" INDEX "]"
-    KIND  := amplitude | center | width | eta | background
+    DATASET := a data set name: a spectrum id or stack entry (bayespec.ids: "run.1", "2024-03",
+             "series@2"); a ref is read up to its "[", and the name after the last "." is KIND
+    KIND  := amplitude | center | width | background | a shape's extra parameter (eta, asym,
+             splitting, ratio, ...; bayespec.shapes)
 
 Peak indices count the peaks of a data set in order of position (the joint model keeps the
 centers of every data set ordered; see integrate.py); ``background[j]`` is coefficient j (the
@@ -23,11 +26,17 @@ import re
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .shapes import SHAPES
 
-_TOKEN = re.compile(r"\s*(?:(?P<num>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"
+# a ref is one token, read up to and including its "[index]" (data set names may hold '.',
+# '-', '@' and start with a digit, so they cannot be told from numbers or operators otherwise)
+_TOKEN = re.compile(r"\s*(?:(?P<ref>[A-Za-z0-9_][A-Za-z0-9_.@-]*\.[A-Za-z_][A-Za-z0-9_]*"
+                    r"\[[^\]]*\])"
+                    r"|(?P<num>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"
                     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)"
                     r"|(?P<sym>[.\[\]=+\-*]))")
-PEAK_KINDS = ("amplitude", "center", "width", "eta")
+PEAK_KINDS = ("amplitude", "center", "width") + tuple(dict.fromkeys(
+    e for s in SHAPES.values() for e in s.extra))
 KINDS = PEAK_KINDS + ("background",)
 
 
@@ -89,22 +98,21 @@ class _Parser:
         t = self.peek()
         if t is None or t[0] != kind or (value is not None and t[1] != value):
             got = "the end" if t is None else repr(t[1])
-            raise self.fail(f"expected {value or kind} but found {got}")
+            want = value or {"ref": "a parameter DATASET.KIND[INDEX]", "num": "a number",
+                             "name": "an offset name", "sym": "an operator"}.get(kind, kind)
+            raise self.fail(f"expected {want} but found {got}")
         self.i += 1
         return t[1]
 
     def ref(self) -> Ref:
-        ds = self.take("name")
-        self.take("sym", ".")
-        kind = self.take("name")
+        text = self.take("ref")
+        path, idx = text[:-1].split("[", 1)
+        ds, kind = path.rsplit(".", 1)
         if kind not in KINDS:
             raise self.fail(f"unknown parameter {kind!r} (missing parameter); "
                             f"use one of {', '.join(KINDS)}")
-        self.take("sym", "[")
-        idx = self.take("num")
-        if not idx.isdigit():
+        if not idx.strip().isdigit():
             raise self.fail(f"index {idx!r} must be a non-negative integer")
-        self.take("sym", "]")
         return Ref(ds, kind, int(idx))
 
     def parse(self) -> Tie:

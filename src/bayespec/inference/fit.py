@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from importlib import metadata
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -129,7 +129,8 @@ def ladder_for(problem: Problem, s: FitSettings) -> tuple[np.ndarray, bool]:
 def fit_problems(problems: list[Problem], s: FitSettings,
                  config: dict[str, Any] | None = None,
                  checkpoint: str | os.PathLike | None = None,
-                 restart_on_mismatch: bool = False) -> list[KFit]:
+                 restart_on_mismatch: bool = False,
+                 progress: Callable[[int, int, int, int], None] | None = None) -> list[KFit]:
     """Sample every problem (one per K) and turn the chains into KFit results.
 
     checkpoint: a file for the sampler state (see chunked.py): resumed from when it exists,
@@ -137,6 +138,11 @@ def fit_problems(problems: list[Problem], s: FitSettings,
     raised), left in place at the end (delete it with checkpoint.remove once the results are
     stored). A checkpoint of another fit is a CheckpointMismatch error, or with
     ``restart_on_mismatch`` a logged fresh start.
+
+    progress: called as progress(job, chain, sweeps done, total sweeps) from the worker
+    threads every RECOMPUTE_EVERY sweeps of a chain (numba backend; see sampler.run_many);
+    it changes no number. The array backends (numpy, cupy: batched.py) run every chain in
+    one call and never call it.
     """
     ladders = [ladder_for(p, s) for p in problems]
     jobs = [(p, betas) for p, (betas, _) in zip(problems, ladders)]
@@ -149,9 +155,11 @@ def fit_problems(problems: list[Problem], s: FitSettings,
                           f"{backend}); set sampler.backend: numba or drop "
                           f"{'--checkpoint' if checkpoint is not None else 'target_se'}")
     if backend == "numba" and (checkpoint is not None or s.target_se is not None):
-        outs = _run_chunked(jobs, ladders, s, checkpoint, restart_on_mismatch, versions)
+        outs = _run_chunked(jobs, ladders, s, checkpoint, restart_on_mismatch, versions,
+                            progress)
     elif backend == "numba":
-        outs = run_many(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, s.threads)
+        outs = run_many(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, s.threads,
+                        progress)
     else:
         xp = batched.namespace(backend)
         outs = batched.run_grouped(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, xp)
@@ -165,7 +173,9 @@ def fit_problems(problems: list[Problem], s: FitSettings,
 
 
 def _run_chunked(jobs, ladders, s: FitSettings, checkpoint, restart_on_mismatch: bool,
-                 versions: dict[str, str]) -> list[list[ChainOutput]]:
+                 versions: dict[str, str],
+                 progress: Callable[[int, int, int, int], None] | None = None,
+                 ) -> list[list[ChainOutput]]:
     """run_many's numbers, run in resumable pieces (chunked.py) for checkpoints/target_se."""
     plan = Plan(burn_in=s.burn_in, sweeps=s.sweeps, thin=s.thin, chains=s.chains, seed=s.seed,
                 threads=s.threads or os.cpu_count() or 1, target_se=s.target_se,
@@ -181,7 +191,7 @@ def _run_chunked(jobs, ladders, s: FitSettings, checkpoint, restart_on_mismatch:
         prob, (betas, estimated) = jobs[j][0], ladders[j]
         return reported_se(prob, betas, estimated, ne)
 
-    outs, _, _ = run_chunked(jobs, plan, se_of, fp)
+    outs, _, _ = run_chunked(jobs, plan, se_of, fp, progress)
     return outs
 
 
@@ -258,7 +268,8 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
         free_energy=f, free_energy_se=np.where(betas > 0, log_z_se, np.nan),
         swap_acceptance=np.concatenate([swaps, [np.nan]]),
     )
-    acc = np.stack([c.acc for c in chains]).sum(axis=0) / (len(chains) * sweeps)
+    acc = fixed_nan(np.stack([c.acc for c in chains]).sum(axis=0) / (len(chains) * sweeps),
+                    prob.priors)
     warnings = []
     low = np.flatnonzero(swaps < MIN_SWAP_ACCEPTANCE)
     if low.size:
@@ -281,6 +292,16 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
                 "sweeps": sweeps},
         warnings=warnings, likelihood=prob.likelihood,
     )
+
+
+def fixed_nan(acc: np.ndarray, priors) -> np.ndarray:
+    """Acceptance (L, P) with NaN for parameters of fixed prior: they are never proposed, on
+    any backend (the Numba kernels skip them; the array backend's null move would read 1)."""
+    fixed = np.array([p.fixed for p in priors], dtype=bool)
+    if fixed.any():
+        acc = np.array(acc, dtype=float)
+        acc[:, fixed] = np.nan
+    return acc
 
 
 def split_and_relabel(prob: Problem, draws: np.ndarray) -> dict[str, np.ndarray]:

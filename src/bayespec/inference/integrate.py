@@ -31,10 +31,11 @@ import pandas as pd
 
 from ..config import (FitConfig, SamplerConfig, _check_keys, _Loader, _section, parse_fit_config)
 from ..errors import ConfigError, PriorError
-from .fit import FitSettings, fit_problems, package_versions
+from .fit import FitSettings, fit_problems, fixed_nan, package_versions
 from .freeenergy import free_energy, model_probabilities, stepping_stone_se
+from ..ids import ID_PATTERN, is_entry
 from ..io import Spectrum, describe_source, read_spectrum
-from ..joint import JointModel, build_joint, joint_ladder, run_joint_many
+from ..joint import JointModel, build_joint, joint_ladder, run_joint_many, valid_fraction
 from ..model import build_problem
 from ..priors import Prior, parse_prior
 from ..readers import OPTIONS
@@ -44,7 +45,6 @@ from ..ties import Tie, parse_tie
 _TOP = ("datasets", "ties", "offsets", "sampler")
 _DS_KEYS = ("data", "read", "model", "priors", "noise")
 _READ_KEYS = ("format", *dict.fromkeys(o for opts in OPTIONS.values() for o in opts))
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
 Z_VERDICT = 3.0  # |F_joint - F_separate| beyond this many SE: a clear verdict
 
 
@@ -89,9 +89,10 @@ def parse_group_config(d: Any, source: str = "<group>", base: str | Path = ".",
     sets = []
     for name, blk in dsec.items():
         key = f"datasets.{name}"
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise ConfigError(f"{source}: {key}: a data set name must be letters, digits, '_' "
-                              f"(and inner '-'), starting with a letter; got {name!r}")
+        if not is_entry(name):
+            raise ConfigError(f"{source}: {key}: a data set name must be a spectrum id "
+                              f"(letters, digits, '_', '.' and '-', starting with a letter or "
+                              f"digit: {ID_PATTERN}) or a stack row id@i; got {name!r}")
         blk = _section(blk, key, source)
         _check_keys(blk, key, _DS_KEYS, source)
         if "sampler" in blk:
@@ -161,10 +162,13 @@ def _spectrum(ds: DataSetConfig) -> Spectrum:
 
 
 def _problems(ds: DataSetConfig, spec: Spectrum) -> list:
+    """One Problem per K of data set ``ds``, built as `bayespec fit` builds them (likelihood
+    and Shirley offset included), so its separate fits are the fits of `bayespec fit`."""
     m = ds.fit.model
     return [build_problem(spec.x, spec.y, spec.sd, m.shape, K, m.background, m.degree,
                           ds.fit.priors,
-                          source=describe_source(ds.data, ds.read) if ds.data else ds.name)
+                          source=describe_source(ds.data, ds.read) if ds.data else ds.name,
+                          likelihood=m.likelihood, shirley=m.shirley)
             for K in m.K]
 
 
@@ -177,6 +181,7 @@ def validate_ties(cfg: GroupConfig) -> None:
             m = s.fit.model
             n = 3 * (K * 4 + 8) + 10
             x = np.linspace(0.0, 1.0, n)
+            # the parameter layout only: a Shirley offset or the likelihood does not change it
             probs.append(build_problem(x, np.zeros(n), None, m.shape, K, m.background, m.degree,
                                        s.fit.priors, s.name))
         build_joint(names, probs, [1.0] * len(probs), list(cfg.ties), cfg.offsets, cfg.source)
@@ -190,6 +195,7 @@ def dataset_settings(cfg: GroupConfig, m: int) -> FitSettings:
     return FitSettings(replicas=sp.replicas, ratio=sp.ratio, burn_in=sp.burn_in,
                        sweeps=sp.sweeps, chains=sp.chains, seed=seed, thin=sp.thin,
                        threads=sp.threads, extend=sp.extend, backend=sp.backend,
+                       target_se=sp.target_se, checkpoint_every=sp.checkpoint_every,
                        noise_sd=None if nz.estimate else nz.sd, max_precision=nz.max_precision)
 
 
@@ -222,36 +228,96 @@ class IntegrationResult:
     selection: pd.DataFrame  # joint K selection
     best: int  # index of the selected joint combination
     best_separate: dict[str, int]  # data set -> index of its selected K
+    #: checkpoint files of the fits (with checkpoint_dir): delete them (checkpoint.remove)
+    #: once the outputs are written, as `bayespec fit` does
+    checkpoints: list[Path] = field(default_factory=list)
 
 
 def noise_label(ds: DataSetConfig, spec: Spectrum) -> str:
     """How data set ``ds``'s noise was set, for tables."""
+    if ds.fit.model.likelihood == "poisson":
+        return "Poisson counts"
     if not ds.fit.noise.estimate:
         return "fixed (noise.sd)"
     return "estimated x sd column" if spec.sd is not None else "estimated"
 
 
-def fit_joint(model: JointModel, s: SamplerConfig) -> JointFit:
-    """Sample the joint model on a ladder topped at beta = 1; stepping-stone free energy."""
+def _sd_text(sd: float) -> str:
+    return "-" if np.isnan(sd) else f"{sd:.6g}"
+
+
+def joint_free_energy(model: JointModel, betas: np.ndarray, log_z: np.ndarray,
+                      log_z_se: np.ndarray, seed: int) -> tuple[float, float]:
+    """F = -log p({D_m}) at beta = 1 and its SE from the stepping-stone log z (L,).
+
+    Gaussian data sets contribute their normalisation -(n_m/2) log(1/2pi) - (1/2) sum log w_i
+    (freeenergy.free_energy), Poisson data sets -C_m (likelihood.py), and with any Poisson
+    data set the sampler lives where every mean is valid: -log P_valid, whose SE adds."""
+    p_valid, p_se = valid_fraction(model, seed)
+    f = free_energy(betas[-1:], log_z[-1:], model.n_gauss, model.sum_log_w_gauss)[0]
+    f = f - model.poisson_constant - np.log(p_valid)
+    return float(f), float(np.hypot(log_z_se[-1], p_se))
+
+
+def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = None) -> JointFit:
+    """Sample the joint model on a ladder topped at beta = 1; stepping-stone free energy.
+
+    With ``s.target_se`` the chains stop once the SE of F_joint is reached (sweeps is the
+    maximum), and with ``checkpoint`` the sampler state is saved there and resumed from, as
+    in single fits (chunked.py: the same driver and chain state)."""
     if s.backend != "numba":
         raise ConfigError(f"sampler.backend: {s.backend!r} is not available for integration; "
                           f"only numba is implemented for joint fits (set backend: numba)")
     betas = joint_ladder(model, s.replicas, s.ratio, s.extend, s.seed)
-    chains = run_joint_many(model, betas, s.burn_in, s.sweeps, s.thin, s.chains, s.seed,
-                            s.threads)
+    if s.target_se is None and checkpoint is None:
+        chains = run_joint_many(model, betas, s.burn_in, s.sweeps, s.thin, s.chains, s.seed,
+                                s.threads)
+    else:
+        chains = _run_joint_chunked(model, betas, s, checkpoint)
     ne = np.stack([c.ne for c in chains])
     log_z, se = stepping_stone_se(ne, betas)
-    f = free_energy(betas, log_z, model.n, model.sum_log_w)
+    f, f_se = joint_free_energy(model, betas, log_z, se, s.seed)
     theta = np.stack([c.theta[-1] for c in chains])
     ne_top = ne[:, -1, s.thin - 1::s.thin][:, :theta.shape[1]]
-    swap = np.stack([c.swap for c in chains]).sum(0) / (len(chains) * s.sweeps)
-    acc = np.stack([c.acc for c in chains]).sum(0) / (len(chains) * s.sweeps)
-    return JointFit(model, betas, log_z, se, float(f[-1]), float(se[-1]), theta, ne_top, swap,
-                    acc, float(sum(c.seconds for c in chains)))
+    sweeps = ne.shape[-1]  # sampling sweeps run: s.sweeps, or fewer once target_se is met
+    swap = np.stack([c.swap for c in chains]).sum(0) / (len(chains) * sweeps)
+    acc = fixed_nan(np.stack([c.acc for c in chains]).sum(0) / (len(chains) * sweeps),
+                    model.priors)
+    return JointFit(model, betas, log_z, se, f, f_se, theta, ne_top, swap, acc,
+                    float(sum(c.seconds for c in chains)))
 
 
-def integrate(cfg: GroupConfig) -> IntegrationResult:
-    """Separate fits of every data set, joint fits of every K combination, and the verdict."""
+def _run_joint_chunked(model: JointModel, betas: np.ndarray, s: SamplerConfig,
+                       checkpoint: Path | None) -> list:
+    """The joint chains through the chunked driver (target_se, checkpoints, SIGTERM)."""
+    import os
+
+    from .. import checkpoint as checkpoint_mod
+    from ..chunked import Plan, run_chunked
+    from ..joint import JOINT
+
+    plan = Plan(burn_in=s.burn_in, sweeps=s.sweeps, thin=s.thin, chains=s.chains, seed=s.seed,
+                threads=s.threads or os.cpu_count() or 1, target_se=s.target_se,
+                checkpoint=checkpoint, checkpoint_every=s.checkpoint_every)
+    numbers = {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
+                                          "seed", "thin", "extend", "target_se")}
+    fp = checkpoint_mod.fingerprint([model], [betas], numbers, versions())
+
+    def se_of(j: int, ne: np.ndarray) -> float:
+        log_z, log_z_se = stepping_stone_se(ne, betas)
+        return joint_free_energy(model, betas, log_z, log_z_se, s.seed)[1]
+
+    outs, _, _ = run_chunked([(model, betas)], plan, se_of, fp, backend=JOINT)
+    return outs[0]
+
+
+def integrate(cfg: GroupConfig, checkpoint_dir: str | Path | None = None) -> IntegrationResult:
+    """Separate fits of every data set, joint fits of every K combination, and the verdict.
+
+    ``checkpoint_dir``: every fit of the group (each data set's separate fits, each K
+    combination's joint fit) checkpoints its sampler state in a file there and resumes from
+    it when rerun (see chunked.py); ``checkpoints`` of the result lists them, for the caller
+    to delete once the outputs are written."""
     if cfg.sampler.backend != "numba":
         raise ConfigError(f"{cfg.source}: sampler.backend: {cfg.sampler.backend!r} is not "
                           f"available for integration; only numba is implemented (set "
@@ -259,17 +325,32 @@ def integrate(cfg: GroupConfig) -> IntegrationResult:
     names = [s.name for s in cfg.datasets]
     specs = {s.name: _spectrum(s) for s in cfg.datasets}
     problems = {s.name: _problems(s, specs[s.name]) for s in cfg.datasets}
+    ckdir = None if checkpoint_dir is None else Path(checkpoint_dir)
+    if ckdir is not None:
+        ckdir.mkdir(parents=True, exist_ok=True)
+    ckpts = []
+
+    def ck(name: str) -> Path | None:
+        if ckdir is None:
+            return None
+        ckpts.append(ckdir / f"{name}.checkpoint.npz")
+        return ckpts[-1]
+
     separate = {}
     for m, s in enumerate(cfg.datasets):
         separate[s.name] = fit_problems(problems[s.name], dataset_settings(cfg, m),
-                                        {"group": cfg.raw, "dataset": s.name})
+                                        {"group": cfg.raw, "dataset": s.name},
+                                        checkpoint=ck(f"separate-{s.name}"))
     joint = []
     combos = list(itertools.product(*[range(len(s.fit.model.K)) for s in cfg.datasets]))
     for combo in combos:
         probs = [problems[n][i] for n, i in zip(names, combo)]
-        b = [1.0 / separate[n][i].noise_sd ** 2 for n, i in zip(names, combo)]
+        # a Poisson data set's variance is its mean: b_m = 1 (its weights are ones)
+        b = [1.0 if problems[n][i].likelihood == "poisson" else
+             1.0 / separate[n][i].noise_sd ** 2 for n, i in zip(names, combo)]
         model = build_joint(names, probs, b, list(cfg.ties), cfg.offsets, cfg.source)
-        joint.append(fit_joint(model, cfg.sampler))
+        joint.append(fit_joint(model, cfg.sampler,
+                               ck("joint-K" + "-".join(str(p.K) for p in probs))))
     fj = np.array([j.free_energy for j in joint])
     sel = pd.DataFrame([{**{f"K_{n}": p.K for n, p in zip(names, j.model.problems)},
                          "free_energy": j.free_energy, "free_energy_se": j.free_energy_se}
@@ -291,8 +372,8 @@ def integrate(cfg: GroupConfig) -> IntegrationResult:
         return ";".join(f"{n}={problems[n][idx[n]].K}" for n in names)
 
     def noise(idx: dict[str, int]) -> str:
-        return ";".join(f"{n}={separate[n][idx[n]].noise_sd:.6g} ({noise_label(s, specs[n])})"
-                        for n, s in zip(names, cfg.datasets))
+        return ";".join(f"{n}={_sd_text(separate[n][idx[n]].noise_sd)} "
+                        f"({noise_label(s, specs[n])})" for n, s in zip(names, cfg.datasets))
 
     jidx = dict(zip(names, combos[best]))
     table = pd.DataFrame([
@@ -303,7 +384,7 @@ def integrate(cfg: GroupConfig) -> IntegrationResult:
          "K": ks(best_sep), "noise_sd": noise(best_sep), "delta": 0.0, "delta_se": 0.0,
          "verdict": verdict},
     ])
-    return IntegrationResult(cfg, separate, problems, joint, table, sel, best, best_sep)
+    return IntegrationResult(cfg, separate, problems, joint, table, sel, best, best_sep, ckpts)
 
 
 def joint_posterior(j: JointFit) -> dict[str, np.ndarray]:
