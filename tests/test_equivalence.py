@@ -7,7 +7,7 @@ Monte Carlo standard errors (ArviZ mcse, which accounts for autocorrelation).
 
 from __future__ import annotations
 
-import arviz
+import arviz_stats
 import numpy as np
 
 from bayespec.inference.fit import FitSettings, fit_spectrum
@@ -31,8 +31,9 @@ PRIORS = {
 
 
 def _mcse(draws: np.ndarray) -> float:
-    """Monte Carlo SE of the mean of (chain, draw) draws (ArviZ; arrays come back as (1,))."""
-    return float(np.ravel(arviz.mcse(np.asarray(draws, dtype=float)))[0])
+    """Monte Carlo SE of the mean of (chain, draw) draws (ArviZ); a 1-D array is one chain."""
+    a = np.atleast_2d(np.asarray(draws, dtype=float))
+    return float(arviz_stats.mcse(a, chain_axis=0, draw_axis=1))
 
 
 def test_numba_and_numpy_backends_agree_on_two_peaks():

@@ -38,10 +38,12 @@ def _sweeps(backend: str, numba_sweeps: int, numpy_sweeps: int) -> int:
 
 
 def ess(draws: np.ndarray) -> float:
-    """Bulk effective sample size of (chain, draw) draws (ArviZ, rank-normalised)."""
-    import arviz
+    """Bulk effective sample size of (chain, draw) draws (ArviZ, rank-normalised); a 1-D
+    array is one chain (arviz-stats wants both axes)."""
+    import arviz_stats
 
-    return float(arviz.ess(np.asarray(draws, dtype=float)))
+    a = np.atleast_2d(np.asarray(draws, dtype=float))
+    return float(arviz_stats.ess(a, chain_axis=0, draw_axis=1))
 
 
 # ============================================================================ linear models

@@ -127,20 +127,46 @@ def test_round_trip(tmp_path: Path, K: int, with_sd: bool, n_coef: int) -> None:
 
 @pytest.mark.parametrize("K", [2, 0])
 def test_arviz(tmp_path: Path, K: int) -> None:
-    import arviz as az
-
-    tree = store.read_fit(store.write_fit(tmp_path / "f.zarr", make_fit(K)))
-    idata = store.to_inference_data(tree)
-    assert {"posterior", "sample_stats", "observed_data", "constant_data"} <= set(idata.groups())
-    var_names = ["center", "background"] if K else ["background"]
-    summ = az.summary(idata, var_names=var_names, kind="stats")
-    assert len(summ) == K * 1 + 2
-    # az.from_zarr refuses zarr>=3; the supported path is open_datatree + from_datatree
+    import arviz_stats as azs
     import xarray as xr
 
+    tree = store.read_fit(store.write_fit(tmp_path / "f.zarr", make_fit(K)))
+    idata = store.to_inference_data(tree)  # ArviZ >= 1: the DataTree itself
+    assert isinstance(idata, xr.DataTree)
+    assert {"posterior", "sample_stats", "observed_data", "constant_data"} <= set(idata.children)
+    assert idata.posterior["center"].dims == ("chain", "draw", "peak")
+    var_names = ["center", "background"] if K else ["background"]
+    summ = azs.summary(idata, var_names=var_names, kind="stats")
+    assert len(summ) == K * 1 + 2
+    diag = azs.summary(idata, var_names=var_names, kind="diagnostics")  # ess, r_hat, mcse
+    assert len(diag) == K + 2 and (diag["ess_bulk"] > 0).all()
+    # a store opened with plain xarray is what ArviZ reads (arviz.from_zarr in ArviZ 1.x is
+    # xr.open_datatree(path, engine="zarr"))
     with xr.open_datatree(tmp_path / "f.zarr", engine="zarr") as raw:
-        idata2 = az.InferenceData.from_datatree(raw)
-        assert idata2.posterior["center"].shape == (2, 50, K)
+        assert raw.posterior["center"].shape == (2, 50, K)
+        assert len(azs.summary(raw, var_names=var_names, kind="stats")) == K + 2
+
+
+def test_arviz_plots(tmp_path: Path) -> None:
+    """ArviZ plots (arviz-plots, matplotlib backend) draw a store's posterior."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    try:
+        import arviz_plots as azp
+    except (ImportError, AttributeError) as exc:  # 0.8 (Python 3.11) fails on matplotlib 3.11
+        pytest.skip(f"arviz-plots not usable here: {exc!r}")
+    import matplotlib.pyplot as plt
+
+    tree = store.read_fit(store.write_fit(tmp_path / "f.zarr", make_fit(2)))
+    try:
+        for plot in (azp.plot_dist, azp.plot_trace):
+            pc = plot(store.to_inference_data(tree), var_names=["center", "background"],
+                      backend="matplotlib")
+            pc.savefig(tmp_path / f"{plot.__name__}.png")
+            assert (tmp_path / f"{plot.__name__}.png").stat().st_size > 0
+    finally:
+        plt.close("all")
 
 
 def test_overwrite(tmp_path: Path) -> None:
