@@ -355,5 +355,51 @@ def test_describe_keys_covers_all_keys():
     expected |= {"noise.sd", "noise.estimate", "noise.max_precision", "priors.amplitude",
                  "priors.center", "priors.width", "priors.eta", "priors.background",
                  "priors.asym", "priors.splitting", "priors.ratio"}
+    expected |= {"model.components", "ties", "offsets"}  # composite models (issue 12)
     assert keys == expected
     assert dict((r[0], r[1]) for r in rows)["sampler.replicas"] == "24"
+
+
+# ----------------------------------------------------------------------------- pydantic models
+
+def test_null_value_of_unknown_key_is_still_unknown():
+    _err({"sampler": {"sweep": None}}, "sampler.sweep: unknown key", "did you mean 'sweeps'")
+    _err({"modle": None}, "modle: unknown key", "did you mean 'model'")
+
+
+def test_numpy_scalars_accepted():
+    import numpy as np
+
+    cfg = C.parse_fit_config({"sampler": {"sweeps": np.int64(100), "ratio": np.float32(2)},
+                              "noise": {"sd": np.float64(0.5)}, "model": {"K": np.int64(3)}})
+    assert cfg.sampler.sweeps == 100 and type(cfg.sampler.sweeps) is int
+    assert type(cfg.sampler.ratio) is float and type(cfg.noise.sd) is float
+    assert cfg.model.K == (3,) and type(cfg.model.K[0]) is int
+    yaml.safe_dump(cfg.raw)
+
+
+@pytest.mark.parametrize("d,part", [
+    ({"noise": {"sd": 0, "estimate": True}}, "noise: give either sd"),
+    ({"noise": {"sd": 0, "estimate": "yes"}}, "noise.estimate: must be true or false"),
+    ({"noise": {"sd": 0.1, "max_precision": "x"}}, "noise.max_precision: only allowed"),
+    ({"model": {"background": {"kind": "linear", "degree": -1}}}, "degree: only allowed"),
+    ({"model": {"background": {"kind": "polynomial", "shirley": 1}}}, "degree: required"),
+    ({"model": {"shape": "voigt", "K": "x"}, "sampler": {"sweep": 1}}, "model.shape"),
+    ({"sampler": {"replicas": 1, "sweep": 1}}, "sampler.sweep: unknown key"),
+    ({"sampler": {"sweeps": 1}, "priors": {"width": {"dist": "normal", "mean": 0, "sd": 1}}},
+     "priors.width"),
+])
+def test_first_problem_reported_first(d, part):
+    """With several problems the one reported is the one bayespec always reported first."""
+    _err(d, part, exc=ConfigError)
+
+
+def test_models_are_the_schema_source():
+    assert tuple(C.FitFile.model_fields) == ("model", "priors", "noise", "sampler", "ties",
+                                             "offsets")
+    assert C.DEFAULTS["sampler"] == {k: f.default for k, f in C.SamplerBlock.model_fields.items()}
+    assert [r[0] for r in C.describe_keys()][:3] == ["model.shape", "model.K",
+                                                     "model.background.kind"]
+    s = C.fit_json_schema()
+    assert s["$defs"]["SamplerBlock"]["properties"]["replicas"]["minimum"] == 2
+    assert s["$defs"]["SamplerBlock"]["additionalProperties"] is False

@@ -25,6 +25,7 @@ a number: a chain is then run in pieces that end where the kernel recomputes its
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import threading
@@ -144,9 +145,14 @@ def begin_fit(rep: Progress | None, cfg: FitConfig) -> None:
     sp, Ks = cfg.sampler, cfg.model.K
     note = "" if sp.backend == "numba" else (f"; backend {sp.backend}: no per-chain progress "
                                              f"lines")
+    labels = [f"K={K}" for K in Ks]
+    if cfg.model.components:  # one job per candidate: its counts per component
+        comps = cfg.model.components
+        labels = [",".join(f"{c.name}={k}" for c, k in zip(comps, ks))
+                  for ks in itertools.product(*[c.K for c in comps])]
+        Ks = ["-".join(map(str, ks)) for ks in itertools.product(*[c.K for c in comps])]
     rep.begin(f"fitting K={','.join(map(str, Ks))}: {sp.chains} chains x {sp.burn_in} + "
-              f"{sp.sweeps} sweeps each{note}", [f"K={K}" for K in Ks], sp.chains,
-              sp.burn_in + sp.sweeps)
+              f"{sp.sweeps} sweeps each{note}", labels, sp.chains, sp.burn_in + sp.sweeps)
 
 
 def end_fit(rep: Progress | None, table: pd.DataFrame) -> None:
@@ -249,30 +255,48 @@ class FitResult:
         self.fits = fits
         self.table = table
         self.config = config
-        self._trees: dict[int, Any] = {}
+        self._trees: dict[int | str, Any] = {}
 
     @property
     def K(self) -> int:
-        """The selected K: largest probability (the row `bayespec fit` reports)."""
+        """The selected K: largest probability (the row `bayespec fit` reports); for a
+        composite model the selected candidate's total number of peaks (its counts per
+        component: ``best.components``)."""
         return int(self.table.loc[self.table["probability"].idxmax(), "K"])
 
     @property
     def best(self) -> KFit:
-        """The selected K's KFit."""
-        return self.fit_of(self.K)
+        """The selected candidate's KFit (table row of the largest probability)."""
+        return self.fits[int(np.argmax(self.table["probability"].to_numpy()))]
 
     @property
     def warnings(self) -> list[str]:
         """Every fit's warnings (e.g. a pair of rungs that barely swaps)."""
         return [w for f in self.fits for w in f.warnings]
 
-    def fit_of(self, K: int | None = None) -> KFit:
-        """The KFit of ``K`` (default: the selected K)."""
-        K = self.K if K is None else int(K)
-        for f in self.fits:
-            if f.K == K:
-                return f
-        raise ValueError(f"K={K}: not fitted; the fitted K are {[f.K for f in self.fits]}")
+    def fit_of(self, K: int | str | None = None) -> KFit:
+        """The KFit of ``K`` (default: the selected one): a K, or a composite candidate's
+        label (its counts joined by '-', as in its file name K<label>.zarr)."""
+        if K is None:
+            return self.best
+        if isinstance(K, str):
+            for f in self.fits:
+                if f.label == K:
+                    return f
+            raise ValueError(f"K={K!r}: not fitted; the candidates are "
+                             f"{[f.label for f in self.fits]}")
+        hits = [f for f in self.fits if f.K == int(K)]
+        if len(hits) > 1:
+            raise ValueError(f"K={K}: several composite candidates have {K} peaks "
+                             f"({', '.join(f.label for f in hits)}); give the label")
+        if not hits:
+            raise ValueError(f"K={K}: not fitted; the fitted K are {[f.K for f in self.fits]}")
+        return hits[0]
+
+    @staticmethod
+    def _key(f: KFit) -> int | str:
+        """trees' key of a fit: its K, or a composite candidate's label."""
+        return f.label if f.components else f.K
 
     @property
     def trees(self) -> dict[int, Any]:
@@ -280,18 +304,19 @@ class FitResult:
         to K{K}.zarr (store.to_datatree: posterior, sample_stats, observed_data,
         constant_data, ladder, predictive; fit metadata in the root attrs)."""
         for f in self.fits:
-            self.posterior(f.K)
+            self.posterior(self._key(f))
         return dict(self._trees)
 
     def posterior(self, K: int | None = None):
         """The DataTree of ``K`` (default: the selected K); see :attr:`trees`. Built once and
         cached. ``bayespec.store.to_inference_data(tree)`` gives an ArviZ InferenceData."""
         f = self.fit_of(K)
-        if f.K not in self._trees:
+        key = self._key(f)
+        if key not in self._trees:
             from .store import to_datatree
 
-            self._trees[f.K] = to_datatree(f)
-        return self._trees[f.K]
+            self._trees[key] = to_datatree(f)
+        return self._trees[key]
 
     def summary(self, K: int | None = None) -> pd.DataFrame:
         """The posterior of ``K`` (default: the selected K) as `bayespec summary` prints it:
@@ -300,15 +325,17 @@ class FitResult:
         (ordered by center), the background coefficients (peak = -1) and a ``noise_sd`` row
         (peak = -1): the noise is not sampled but chosen at the free-energy minimum (or given),
         so its mean and map are that value and its sd and quantiles NaN (no row for Poisson)."""
-        from .summary import peak_table
+        from .summary import component_table, peak_table
 
         f = self.fit_of(K)
-        tree = self.posterior(f.K)
-        tab = peak_table(tree["posterior"].to_dataset(), np.asarray(tree["sample_stats"]["lp"]),
-                         str(tree.attrs["shape"]))
+        tree = self.posterior(self._key(f))
+        post, lp = tree["posterior"].to_dataset(), np.asarray(tree["sample_stats"]["lp"])
+        tab = component_table(post, lp, f.components) if f.components else \
+            peak_table(post, lp, str(tree.attrs["shape"]))
         if f.likelihood != "poisson":
             nan = float("nan")
-            noise = {"peak": -1, "quantity": "noise_sd", "mean": float(f.noise_sd), "sd": nan,
+            noise = {**({"component": ""} if f.components else {}), "peak": -1,
+                     "quantity": "noise_sd", "mean": float(f.noise_sd), "sd": nan,
                      "q2.5": nan, "q50": nan, "q97.5": nan, "map": float(f.noise_sd)}
             tab = pd.concat([tab, pd.DataFrame([noise])], ignore_index=True)
         return tab

@@ -476,6 +476,12 @@ class Campaign:
             sampler["backend"] = backend
             fit["sampler"] = sampler
         self.base_fit = parse_fit_config(fit, self.fit_source)
+        if self.base_fit.model.components:
+            # its jobs, stores and summary columns are per K; a composite's are per candidate
+            raise ConfigError(f"{self.fit_source}: model.components: the campaign workflow does "
+                              f"not run composite models yet (its jobs are one per spectrum "
+                              f"and K); fit them with `bayespec fit --config FIT.yaml` or "
+                              f"bayespec.fit(), or use model.shape and model.K here")
         for name, spec in (cfg.get("prior_sets") or {}).items():
             if not _ID_RE.fullmatch(str(name)):
                 raise ConfigError(f"config: prior_sets: name {name!r} must match {ID_PATTERN}")

@@ -55,6 +55,13 @@ def _digest(*arrays: Any) -> str:
     return h.hexdigest()[:16]
 
 
+def _shapes(p) -> str:
+    """A data set's shape names: its shape, or a composite's component:shape*K list."""
+    if hasattr(p, "bases"):  # composite.CompositeProblem
+        return "+".join(f"{c.name}:{c.shape.name}*{c.K}" for c in p.components)
+    return p.shape.name
+
+
 def fingerprint(problems: list, ladders: list[np.ndarray], settings: dict[str, Any],
                 versions: dict[str, str]) -> dict[str, Any]:
     """What decides a fit's numbers, item by item (so a mismatch can say what changed).
@@ -71,7 +78,7 @@ def fingerprint(problems: list, ladders: list[np.ndarray], settings: dict[str, A
         if hasattr(p, "problems"):  # a JointModel: the data sets, their models and the ties
             data.append(_digest(p.x, p.y, p.w, p.pois))
             model.append(f"joint {','.join(p.names)} K={'-'.join(map(str, p.Ks))} "
-                         f"{' '.join(q.shape.name + '/' + q.likelihood for q in p.problems)} "
+                         f"{' '.join(_shapes(q) + '/' + q.likelihood for q in p.problems)} "
                          f"priors={_digest(codes, params, logsp)} "
                          f"ties={_digest(p.src, p.a, p.c, p.off, p.g)}")
             continue

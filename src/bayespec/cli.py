@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -52,27 +53,35 @@ def _cmd_fit(a: argparse.Namespace) -> int:
 
 
 def _cmd_summary(a: argparse.Namespace) -> int:
+    from .inference.selection import pick
     from .runner import SELECTION_FILE
     from .store import read_fit
-    from .summary import peak_table
+    from .summary import component_table, peak_table
 
     d = Path(a.dir)
     sel_path = d / SELECTION_FILE
     if not sel_path.is_file():
         raise BayespecError(f"{sel_path}: not found; run `bayespec fit DATA --out {d}` first")
     sel = pd.read_csv(sel_path)
-    K = int(sel.loc[sel["probability"].idxmax(), "K"]) if a.K is None else a.K
-    row = sel[sel["K"] == K]
-    if row.empty:
-        raise BayespecError(f"{sel_path}: no K={K} row; fitted K are {sel['K'].tolist()}")
-    tree = read_fit(d / f"K{K}.zarr")
+    try:
+        i, label = pick(sel, a.K)
+    except ValueError as e:
+        raise BayespecError(f"{sel_path}: {e}") from None
+    tree = read_fit(d / f"K{label}.zarr")
     print(sel.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    r = row.iloc[0]
-    print(f"\nselected K = {K}  p(K|D) = {r.probability:.3f}  F = {r.free_energy:.3f} "
+    r = sel.iloc[i]
+    what = f"K = {label}" if "components" not in tree.attrs else \
+        f"candidate {label} (K = {int(r.K)})"
+    print(f"\nselected {what}  p(K|D) = {r.probability:.3f}  F = {r.free_energy:.3f} "
           f"+- {r.free_energy_se:.3f}  noise sd = {r.noise_sd:.4g}"
           f"{' (estimated)' if bool(tree.attrs['noise_estimated']) else ' (given)'}")
     lp = np.asarray(tree["sample_stats"]["lp"])
-    tab = peak_table(tree["posterior"].to_dataset(), lp, str(tree.attrs["shape"]))
+    post = tree["posterior"].to_dataset()
+    if "components" in tree.attrs:
+        comps = {c["name"]: c for c in json.loads(tree.attrs["components"])}
+        tab = component_table(post, lp, comps)
+    else:
+        tab = peak_table(post, lp, str(tree.attrs["shape"]))
     print("\nposterior (peaks ordered by center; 95 % credible interval q2.5..q97.5):")
     print(tab.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
     return 0
@@ -133,11 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(func=_cmd_fit)
     s = sub.add_parser("summary", help="print the selected K and its peak table")
     s.add_argument("dir", help="a directory written by `bayespec fit`")
-    s.add_argument("--K", type=int, help="show this K instead of the selected one")
+    s.add_argument("--K", help="show this K (or composite candidate, e.g. 1-2) instead of "
+                                "the selected one")
     s.set_defaults(func=_cmd_summary)
     g = sub.add_parser("plot", help="write the figures (PNG and PDF) of a `bayespec fit` directory")
     g.add_argument("dir", help="a directory written by `bayespec fit`")
-    g.add_argument("--K", type=int, help="fit and positions figures for this K (default: selected)")
+    g.add_argument("--K", help="fit and positions figures for this K or composite candidate "
+                                "(default: selected)")
     g.add_argument("--out", help="output folder (default DIR/figures)")
     g.set_defaults(func=_cmd_plot)
     i = sub.add_parser("integrate", help="fit a group of data sets jointly (shared parameters) "

@@ -69,9 +69,10 @@ class JointModel:
     c: np.ndarray
     off: np.ndarray
     g: np.ndarray
-    center_free: tuple[np.ndarray, ...]  # per data set: free indices of its untied centers
+    center_free: tuple[np.ndarray, ...]  # per order group: free indices of its untied centers
     kernel_args: tuple
     pois: np.ndarray  # bool (N,): points of Poisson data sets
+    groups: tuple[np.ndarray, ...] = ()  # per order group: local slots of its centers
 
     @property
     def n(self) -> int:
@@ -104,7 +105,9 @@ class JointModel:
 
     @property
     def Ks(self) -> tuple[int, ...]:
-        return tuple(p.K for p in self.problems)
+        """The counts that name this model (seeds, files): K per data set, or per component
+        of a composite data set."""
+        return tuple(k for p in self.problems for k in getattr(p, "Ks", (p.K,)))
 
     def locals(self, theta: np.ndarray) -> np.ndarray:
         """Free draws (..., P) -> local parameters (..., Q)."""
@@ -147,24 +150,56 @@ class JointModel:
         return ok
 
     def ordered(self, theta: np.ndarray) -> np.ndarray:
-        """Whether every data set's centers are strictly increasing, for draws (..., P)."""
+        """Whether every order group's centers are strictly increasing, for draws (..., P)."""
         loc = self.locals(theta)
         ok = np.ones(loc.shape[:-1], dtype=bool)
-        for m, prob in enumerate(self.problems):
-            if prob.K > 1:
-                cs = loc[..., self.base[m] + 1 + prob.stride * np.arange(prob.K)]
-                ok &= np.all(np.diff(cs, axis=-1) > 0, axis=-1)
+        for slots in self.groups:
+            if slots.size > 1:
+                ok &= np.all(np.diff(loc[..., slots], axis=-1) > 0, axis=-1)
         return ok
+
+
+def _units(p) -> list[tuple[int, int, int, int]]:
+    """A data set's peak units: (local offset, parameter count, shape code, order group)."""
+    if hasattr(p, "units"):  # composite.CompositeProblem: its components
+        return p.units()
+    return [(k * p.stride, p.stride, p.shape.code, 0) for k in range(p.K)]
+
+
+def _bg_offset(p) -> int:
+    """Local offset of a data set's background coefficients."""
+    return p.bases[-1] if hasattr(p, "bases") else p.K * p.stride
+
+
+def _dataset_of(name: str, names: list[str], tie: Tie, where: str) -> tuple[int, str | None]:
+    """(data set index, component or None) of a reference's data set part: a data set name,
+    ``<data set>.<component>`` of a composite data set, or in a single model (names [""]) a
+    component name."""
+    if names == [""]:
+        return 0, name
+    if name in names:
+        return names.index(name), None
+    for m in sorted(range(len(names)), key=lambda i: -len(names[i])):
+        if name.startswith(names[m] + "."):
+            return m, name[len(names[m]) + 1:]
+    raise ConfigError(f"{where}: tie {tie.text!r}: data set {name!r} is not in the "
+                      f"group (datasets: {', '.join(names)}); add it under datasets or fix "
+                      f"the name")
 
 
 def _slot(ref: Ref, names: list[str], problems: list[Problem], base: list[int], tie: Tie,
           where: str) -> int:
-    if ref.dataset not in names:
-        raise ConfigError(f"{where}: tie {tie.text!r}: data set {ref.dataset!r} is not in the "
-                          f"group (datasets: {', '.join(names)}); add it under datasets or fix "
-                          f"the name")
-    m = names.index(ref.dataset)
+    m, comp = _dataset_of(ref.dataset, names, tie, where)
     prob = problems[m]
+    if hasattr(prob, "slot"):  # a composite data set: its components
+        if comp is None and ref.kind != "background":
+            raise ConfigError(f"{where}: tie {tie.text!r}: data set {ref.dataset} has "
+                              f"components; name one: {ref.dataset}.<component>.{ref.kind}"
+                              f"[{ref.index}]")
+        return base[m] + prob.slot(comp, ref.kind, ref.index, tie.text, where)
+    if comp is not None:
+        raise ConfigError(f"{where}: tie {tie.text!r}: data set {names[m]} has no components "
+                          f"(one shape); write {names[m]}.{ref.kind}[{ref.index}]")
     if ref.kind == "background":
         if ref.index >= prob.nb:
             raise ConfigError(f"{where}: tie {tie.text!r}: {ref} does not exist: data set "
@@ -228,7 +263,8 @@ def build_joint(names: list[str], problems: list[Problem], b: list[float], ties:
             q = base[m] + j
             if q not in tied:
                 free_of[q] = len(free_names)
-                free_names.append(f"{names[m]}.{p.param_names[j]}")
+                free_names.append(f"{names[m]}.{p.param_names[j]}" if names[m] else
+                                  p.param_names[j])
                 priors.append(p.priors[j])
     used = {t.offset for t in ties if t.offset}
     unused = [o for o in offsets if o not in used]
@@ -266,15 +302,12 @@ def build_joint(names: list[str], problems: list[Problem], b: list[float], ties:
             seen.append(nxt)
             cur = nxt
         src[q], a[q], c[q], off[q], g[q] = free_of[cur], sc, cc, oo, gg
-    center_free = tuple(np.array([free_of[base[m] + k * p.stride + 1] for k in range(p.K)
-                                  if base[m] + k * p.stride + 1 not in tied], dtype=np.int64)
-                        for m, p in enumerate(problems))
     return _assemble(names, problems, np.asarray(b, dtype=float), base, free_names, priors,
-                     src, a, c, off, g, center_free)
+                     src, a, c, off, g, free_of, tied)
 
 
-def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g,
-              center_free) -> JointModel:
+def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g, free_of,
+              tied) -> JointModel:
     M = len(problems)
     seg = np.zeros(M + 1, dtype=np.int64)
     for m, p in enumerate(problems):
@@ -285,19 +318,26 @@ def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g,
     pois = np.concatenate([np.full(p.n, p.likelihood == "poisson") for p in problems])
     counts = np.concatenate([p.y if p.likelihood == "poisson" else np.zeros(p.n)
                              for p in problems])
-    unit_ds, unit_base, unit_npar, unit_isbg = [], [], [], []
+    unit_ds, unit_base, unit_npar, unit_isbg, unit_shape, unit_grp = [], [], [], [], [], []
+    groups: list[list[int]] = []  # center slots of each order group, in peak order
     slot_unit = np.zeros(base[-1], dtype=np.int64)
     for m, p in enumerate(problems):
-        for k in range(p.K):
-            b0 = base[m] + k * p.stride
-            slot_unit[b0:b0 + p.stride] = len(unit_ds)
-            unit_ds.append(m), unit_base.append(b0), unit_npar.append(p.stride)
-            unit_isbg.append(False)
+        first = len(groups)
+        for off0, npar, code, grp in _units(p):
+            while len(groups) <= first + grp:
+                groups.append([])
+            b0 = base[m] + off0
+            slot_unit[b0:b0 + npar] = len(unit_ds)
+            unit_ds.append(m), unit_base.append(b0), unit_npar.append(npar)
+            unit_isbg.append(False), unit_shape.append(code), unit_grp.append(first + grp)
+            groups[first + grp].append(b0 + 1)
+        if len(groups) == first:
+            groups.append([])  # a data set without peaks: an empty group (as before)
         if p.nb:
-            b0 = base[m] + p.K * p.stride
+            b0 = base[m] + _bg_offset(p)
             slot_unit[b0:b0 + p.nb] = len(unit_ds)
             unit_ds.append(m), unit_base.append(b0), unit_npar.append(p.nb)
-            unit_isbg.append(True)
+            unit_isbg.append(True), unit_shape.append(-1), unit_grp.append(-1)
     P = len(priors)
     deps: list[set[int]] = [set() for _ in range(P)]
     for q in range(base[-1]):
@@ -308,19 +348,20 @@ def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g,
     for p in range(P):
         dep_ptr[p + 1] = dep_ptr[p] + len(deps[p])
     dep_units = np.array([u for d in deps for u in sorted(d)], dtype=np.int64)
-    cptr, cslot = [0], []
-    for m, p in enumerate(problems):
-        cslot += [base[m] + k * p.stride + 1 for k in range(p.K)]
-        cptr.append(len(cslot))
+    gptr = np.cumsum([0] + [len(s) for s in groups]).astype(np.int64)
+    gslot = np.array([q for s in groups for q in s], dtype=np.int64)
+    center_free = tuple(np.array([free_of[q] for q in s if q not in tied], dtype=np.int64)
+                        for s in groups)
     hs = np.array([p.h for p in problems])
-    kernel_args = (x, hs, y, w, seg, np.array([p.shape.code for p in problems], dtype=np.int64),
+    kernel_args = (x, hs, y, w, seg, np.array(unit_shape, dtype=np.int64),
                    np.array([p.background.code for p in problems], dtype=np.int64),
                    np.array(unit_ds, dtype=np.int64), np.array(unit_base, dtype=np.int64),
                    np.array(unit_npar, dtype=np.int64), np.array(unit_isbg, dtype=np.bool_),
-                   src, a, c, off, g, dep_ptr, dep_units, np.array(cptr, dtype=np.int64),
-                   np.array(cslot, dtype=np.int64), pois, counts)
+                   src, a, c, off, g, dep_ptr, dep_units, np.array(unit_grp, dtype=np.int64),
+                   gptr, gslot, pois, counts)
     return JointModel(tuple(names), tuple(problems), b, x, y, w, seg, np.array(base), tuple(
-        free_names), tuple(priors), src, a, c, off, g, center_free, kernel_args, pois)
+        free_names), tuple(priors), src, a, c, off, g, center_free, kernel_args, pois,
+        tuple(np.array(s, dtype=np.int64) for s in groups))
 
 
 def prior_energy_sd(model: JointModel, seed: int, draws: int = PRIOR_DRAWS) -> float:

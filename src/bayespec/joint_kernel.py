@@ -42,7 +42,7 @@ def _locals(th, src, a, c, off, g, out):
 
 
 @njit(cache=True)
-def _unit_profile(u, loc, x, hs, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar,
+def _unit_profile(u, loc, x, hs, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
                   unit_isbg, out):
     """Write unit u's unit-height profile (or background curve) into out[seg]; return the
     global window (lo, hi) outside which it is zero."""
@@ -53,13 +53,13 @@ def _unit_profile(u, loc, x, hs, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_
     if unit_isbg[u]:
         background_any(ds_bg[m], x[s0:s1], loc[b:b + k], out[s0:s1])
         return s0, s1
-    lo, hi = profile_any(ds_shape[m], x[s0:s1], hs[m], loc[b + 1], loc[b + 2],
+    lo, hi = profile_any(unit_shape[u], x[s0:s1], hs[m], loc[b + 1], loc[b + 2],
                          loc[b + 3:b + k], out[s0:s1])
     return s0 + lo, s0 + hi
 
 
 @njit(cache=True)
-def _full_state(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar, unit_isbg,
+def _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar, unit_isbg,
                 pois, counts, loc, prof, lo, hi, r):
     """Recompute one replica's profiles and residual from loc; return 2 E: sum w r^2 over the
     Gaussian points plus twice the Poisson deviance of the mean counts - r over the points of
@@ -70,7 +70,7 @@ def _full_state(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar
     for u in range(unit_ds.shape[0]):
         for i in range(N):
             prof[u, i] = 0.0
-        a0, b0 = _unit_profile(u, loc, x, hs, seg, ds_shape, ds_bg, unit_ds, unit_base,
+        a0, b0 = _unit_profile(u, loc, x, hs, seg, unit_shape, ds_bg, unit_ds, unit_base,
                                unit_npar, unit_isbg, prof[u])
         lo[u] = a0
         hi[u] = b0
@@ -88,23 +88,28 @@ def _full_state(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar
 
 
 @njit(cache=True, inline="always")
-def _ordered(lq, ds_cptr, ds_cslot, m):
-    for j in range(ds_cptr[m] + 1, ds_cptr[m + 1]):
-        if not lq[ds_cslot[j]] > lq[ds_cslot[j - 1]]:
+def _ordered(lq, grp_ptr, grp_slot, g):
+    """Whether the centers of order group g (local slots grp_slot[grp_ptr[g]:grp_ptr[g+1]])
+    are strictly increasing."""
+    for j in range(grp_ptr[g] + 1, grp_ptr[g + 1]):
+        if not lq[grp_slot[j]] > lq[grp_slot[j - 1]]:
             return False
     return True
 
 
 @njit(cache=True, nogil=True)
-def run_joint_chain(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar,
-                    unit_isbg, src, a, c, off, g, dep_ptr, dep_units, ds_cptr, ds_cslot,
-                    pois, counts, codes, pp, logsp, betas, u, step, step_max, n_burn, n_sweeps,
+def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
+                    unit_isbg, src, a, c, off, g, dep_ptr, dep_units, unit_grp, grp_ptr,
+                    grp_slot, pois, counts, codes, pp, logsp, betas, u, step, step_max, n_burn, n_sweeps,
                     thin, state, start, stop, who, acc_win, pause, out_ne, out_theta, out_acc,
                     out_swap):
     """Run sweeps [start, stop) of one exchange MC chain of the joint model (see the module
     docstring for the layout); return the next sweep index.
 
-    ds_cptr (M+1,), ds_cslot: local slots of each data set's centers in peak order.
+    unit_shape (U,): each peak unit's shape code (a data set's components may differ).
+    unit_grp (U,): each peak unit's order group, whose centers (local slots
+    grp_slot[grp_ptr[g]:grp_ptr[g+1]], in peak order) are kept strictly increasing: one group
+    per data set, or per component of a composite model.
     pois: bool (N,) points of Poisson data sets, whose energy is the deviance of the mean
     counts - r (counts (N,): the raw counts there; y is counts minus any fixed offset), as in
     kernel.py; the other points' energy is w r^2 / 2.
@@ -151,7 +156,7 @@ def run_joint_chain(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_
     thp = np.empty(P)
     z = np.empty(P)
     for s in range(L):
-        ss[s] = _full_state(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_npar,
+        ss[s] = _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
                             unit_isbg, pois, counts, loc[s], prof[s], lo[s], hi[s], r[s])
     for sweep in range(start, stop):
         sampling = sweep >= n_burn
@@ -187,8 +192,8 @@ def run_joint_chain(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_
                             lq[q] = v
                     for t in range(d0, d1):
                         uu = dep_units[t]
-                        if not unit_isbg[uu] and not _ordered(lq, ds_cptr, ds_cslot,
-                                                              unit_ds[uu]):
+                        if not unit_isbg[uu] and not _ordered(lq, grp_ptr, grp_slot,
+                                                              unit_grp[uu]):
                             ok = False
                             break
                     if not ok:
@@ -206,7 +211,7 @@ def run_joint_chain(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_
                         if rc:
                             m = unit_ds[uu]
                             s0, s1 = seg[m], seg[m + 1]
-                            a1, b1 = _unit_profile(uu, lq, x, hs, seg, ds_shape, ds_bg,
+                            a1, b1 = _unit_profile(uu, lq, x, hs, seg, unit_shape, ds_bg,
                                                    unit_ds, unit_base, unit_npar, unit_isbg,
                                                    newp[i])
                             a0, b0 = lo[s, uu], hi[s, uu]
@@ -304,7 +309,7 @@ def run_joint_chain(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base, unit_
         if (sweep + 1) % RECOMPUTE_EVERY == 0:
             for s in range(L):
                 _locals(th[s], src, a, c, off, g, loc[s])
-                ss[s] = _full_state(x, hs, y, w, seg, ds_shape, ds_bg, unit_ds, unit_base,
+                ss[s] = _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base,
                                     unit_npar, unit_isbg, pois, counts, loc[s], prof[s], lo[s],
                                     hi[s], r[s])
         if not sampling:

@@ -137,12 +137,14 @@ _POSITIVE_EXTRA = {"ratio"}
 
 def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: str, K: int,
                   background: str, degree: int | None, priors: dict, source: str = "",
-                  likelihood: str = "gaussian", shirley: bool = False) -> Problem:
+                  likelihood: str = "gaussian", shirley: bool = False,
+                  prior_key: str = "priors") -> Problem:
     """Bind a model to data. ``priors`` maps kind -> Prior or list[Prior] (absent: defaults).
 
     ``likelihood`` poisson needs raw counts in y and no sd column; ``shirley`` adds the data's
     iterative Shirley background as a fixed offset to the model mean (the sampled background
-    then models what the Shirley step leaves)."""
+    then models what the Shirley step leaves). ``prior_key`` names the priors block in
+    messages (``priors.bulk`` for a component of a composite model)."""
     if shape not in SHAPES:
         raise ConfigError(f"model.shape: unknown shape {shape!r}; choose one of {sorted(SHAPES)}")
     if background not in BACKGROUNDS:
@@ -178,26 +180,27 @@ def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: st
     for kind in PEAK_KINDS + shp.extra:
         p = priors.get(kind)
         if p is None and kind in _REQUIRED:
-            raise ConfigError(f"priors.{kind}: required by shape {shape} (physics, not the data, "
-                              f"sets it); give e.g. {_REQUIRED[kind]}")
+            raise ConfigError(f"{prior_key}.{kind}: required by shape {shape} (physics, not "
+                              f"the data, sets it); give e.g. {_REQUIRED[kind]}")
         if p is None:
-            p = parse_prior(defaults[kind], f"priors.{kind} (default)",
+            p = parse_prior(defaults[kind], f"{prior_key}.{kind} (default)",
                             positive=kind not in ("center", "asym"))
         if kind in _POSITIVE_EXTRA and not p.positive:
-            raise ConfigError(f"priors.{kind}: must have positive support (an area ratio); "
+            raise ConfigError(f"{prior_key}.{kind}: must have positive support (an area ratio); "
                               f"use e.g. {{dist: uniform, low: 0.5, high: 1}}")
         if kind == "eta" and not (p.support[0] >= 0 and p.support[1] <= 1):
-            raise ConfigError("priors.eta: the pseudo-Voigt fraction lives in [0, 1]; "
+            raise ConfigError(f"{prior_key}.eta: the pseudo-Voigt fraction lives in [0, 1]; "
                               "use e.g. {dist: uniform, low: 0, high: 1}")
         peak_priors.append(p)
     bp = priors.get("background")
     if bp is None:
-        bp = [parse_prior(s, f"priors.background[{j}] (default)")
+        bp = [parse_prior(s, f"{prior_key}.background[{j}] (default)")
               for j, s in enumerate(defaults["background"])]
     elif isinstance(bp, Prior):
         bp = [bp] * nb
     if len(bp) != nb:
-        raise ConfigError(f"priors.background: {len(bp)} priors given but the {background} "
+        raise ConfigError(f"{prior_key}.background: {len(bp)} priors given but the "
+                          f"{background} "
                           f"background has {nb} coefficients; give one prior or {nb}")
     names, plist = [], []
     for k in range(K):

@@ -275,6 +275,9 @@ def positions_figure(tree: TreeLike, bins: int = 60) -> Figure:
     ax = fig.subplots()
     post = _group(tree, "posterior")
     c = _arr(post, "center")
+    if c is None and post is not None:  # a composite model: every component's centers
+        parts = [np.asarray(post[k]) for k in post.data_vars if str(k).endswith("_center")]
+        c = np.concatenate(parts, axis=-1) if parts else None
     if c is None or c.size == 0 or K == 0:
         _note(ax, f"K = {K}: no peaks")
         ax.set_xlabel("center")
@@ -425,21 +428,25 @@ def campaign_figure(summary: pd.DataFrame) -> Figure:
 
 
 # ----------------------------------------------------------------------------- output dirs
-def figures_for_dir(d: str | os.PathLike, K: int | None = None) -> dict[str, Figure]:
+def figures_for_dir(d: str | os.PathLike, K: int | str | None = None) -> dict[str, Figure]:
     """Figures for a ``bayespec fit`` output directory: ``fit`` and ``positions`` for the
-    selected K (largest p(K|D), or ``K``), ``free_energy``, and ``noise`` and ``swap`` over all
-    K whose store is present."""
+    selected candidate (largest p(K|D), or ``K``: a K or a composite candidate's label),
+    ``free_energy``, and ``noise`` and ``swap`` over all candidates whose store is present."""
+    from .errors import DataError
+    from .inference.selection import candidate_labels, pick
     from .runner import SELECTION_FILE
     from .store import read_fit
-    from .errors import DataError
 
     d = Path(d)
     table = pd.read_csv(d / SELECTION_FILE)
-    trees = {int(k): read_fit(d / f"K{int(k)}.zarr") for k in table["K"]
-             if (d / f"K{int(k)}.zarr").exists()}
+    trees = {k: read_fit(d / f"K{k}.zarr") for k in candidate_labels(table)
+             if (d / f"K{k}.zarr").exists()}
     if not trees:
         raise DataError(f"{d}: no K*.zarr stores listed in {SELECTION_FILE}")
-    sel = int(table.loc[table["probability"].idxmax(), "K"]) if K is None else int(K)
+    try:
+        sel = pick(table, K)[1]
+    except ValueError as e:
+        raise DataError(f"{d}: {e}") from None
     if sel not in trees:
         raise DataError(f"{d}: no store for K={sel}; present: {sorted(trees)}")
     figs = {"fit": fit_figure(trees[sel]), "free_energy": free_energy_figure(table),

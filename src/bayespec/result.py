@@ -62,6 +62,16 @@ class KFit:
     config: dict[str, Any]
     versions: dict[str, str] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
-    predictive: dict[str, np.ndarray] = field(default_factory=dict)
+    predictive: dict[str, np.ndarray] = field(default_factory=dict)  # summary.predictive_band
     likelihood: str = "gaussian"  # gaussian | poisson (then noise_sd is NaN: no noise parameter)
-    warnings: list[str] = field(default_factory=list)  # diagnostics a user must see  # see summary.predictive_band
+    warnings: list[str] = field(default_factory=list)  # diagnostics a user must see
+    #: composite models: component name -> {"shape": name, "K": count}, in model order; the
+    #: posterior then holds ``{component}_{kind}`` (chain, draw, K_c) arrays (composite.py)
+    components: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The candidate's name in file names: K, or a composite's counts joined by '-'."""
+        if self.components:
+            return "-".join(str(c["K"]) for c in self.components.values())
+        return str(self.K)

@@ -6,6 +6,7 @@ with :func:`write_fit_outputs`."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ import numpy as np
 import pandas as pd
 
 from . import checkpoint
+from .composite import build_composite
 from .config import FitConfig
 from .errors import ConfigError
+from .inference.composite import candidates, fit_composite
 from .inference.fit import fit_problems, settings_from_config
 from .inference.selection import format_table, selection_table
 from .io import Spectrum, describe_source, read_spectrum
@@ -52,10 +55,12 @@ def checkpoint_path(data: str | Path, checkpoint_dir: str | Path,
 
 
 def add_predictive(problems: list[Problem], fits: list[KFit], seed: int) -> None:
-    """Set every fit's ``predictive`` band (summary.predictive_band), seeded per K from the
-    sampler seed: SeedSequence(seed, spawn_key=(K, 99))."""
+    """Set every fit's ``predictive`` band (summary.predictive_band), seeded per candidate from
+    the sampler seed: SeedSequence(seed, spawn_key=(K, 99)), or (K_1, ..., K_C, 99) for a
+    composite model's candidate."""
     for prob, f in zip(problems, fits):
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(f.K, 99)))
+        key = tuple(c["K"] for c in f.components.values()) if f.components else (f.K,)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(*key, 99)))
         f.predictive = predictive_band(prob, f, rng)
 
 
@@ -67,6 +72,12 @@ def fit_spectrum_config(spec: Spectrum, cfg: FitConfig, source: str,
     build the selection table. ``source`` names the data in messages. The caller checks that
     an sd column and ``noise.sd`` are not both given (its message names its input)."""
     m = cfg.model
+    if m.components:
+        problems = composite_candidates(spec, cfg, source)
+        fits = fit_composite(problems, settings_from_config(cfg), cfg.raw, checkpoint,
+                             progress)
+        add_predictive(problems, fits, cfg.sampler.seed)
+        return FitOutputs(problems, fits, selection_table(fits))
     problems = [build_problem(spec.x, spec.y, spec.sd, m.shape, K, m.background, m.degree,
                               cfg.priors, source=source, likelihood=m.likelihood,
                               shirley=m.shirley) for K in m.K]
@@ -76,13 +87,26 @@ def fit_spectrum_config(spec: Spectrum, cfg: FitConfig, source: str,
     return FitOutputs(problems, fits, selection_table(fits))
 
 
+def composite_candidates(spec: Spectrum, cfg: FitConfig, source: str) -> list:
+    """The candidates of ``cfg``'s composite model (the product of the components' count
+    ranges, in model order) bound to ``spec``, ties and offsets resolved."""
+    m = cfg.model
+    probs = [build_composite(spec.x, spec.y, spec.sd,
+                             [(c.name, c.shape, k) for c, k in zip(m.components, ks)],
+                             m.background, m.degree, cfg.priors, source, m.likelihood,
+                             m.shirley)
+             for ks in itertools.product(*[c.K for c in m.components])]
+    return candidates(probs, list(cfg.ties), dict(cfg.offsets), cfg.source)
+
+
 def write_fit_outputs(out: str | Path, fits: list[KFit], table: pd.DataFrame) -> Path:
-    """Write ``out``/K{K}.zarr for each fit, then ``out``/model_selection.csv (last: its
-    presence means every store it lists is complete). Returns the table's path."""
+    """Write ``out``/K{label}.zarr for each fit (label: K, or a composite candidate's counts
+    joined by '-'), then ``out``/model_selection.csv (last: its presence means every store it
+    lists is complete). Returns the table's path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for f in fits:
-        write_fit(out / f"K{f.K}.zarr", f)
+        write_fit(out / f"K{f.label}.zarr", f)
     return write_table_atomic(out / SELECTION_FILE, format_table(table))
 
 

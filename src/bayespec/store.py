@@ -71,17 +71,20 @@ def to_datatree(fit: KFit) -> xr.DataTree:
     bg = np.asarray(fit.posterior["background"], dtype=float)
     n_chain, n_draw = bg.shape[:2]
     peak_vars = {k: np.asarray(v) for k, v in fit.posterior.items() if k != "background"}
-    post_vars: dict[str, Any] = {k: (("chain", "draw", "peak"), v) for k, v in peak_vars.items()}
+    coords: dict[str, Any] = {"chain": np.arange(n_chain), "draw": np.arange(n_draw)}
+    if fit.components:  # composite: <component>_<kind> on dim <component>_peak
+        owner = {k: max((c for c in fit.components if k.startswith(c + "_")), key=len)
+                 for k in peak_vars}
+        post_vars: dict[str, Any] = {k: (("chain", "draw", f"{owner[k]}_peak"), v)
+                                     for k, v in peak_vars.items()}
+        for name, c in fit.components.items():
+            coords[f"{name}_peak"] = np.arange(int(c["K"]))
+    else:
+        post_vars = {k: (("chain", "draw", "peak"), v) for k, v in peak_vars.items()}
+        coords["peak"] = np.arange(int(fit.K))
     post_vars["background"] = (("chain", "draw", "coef"), bg)
-    posterior = xr.Dataset(
-        post_vars,
-        coords={
-            "chain": np.arange(n_chain),
-            "draw": np.arange(n_draw),
-            "peak": np.arange(int(fit.K)),
-            "coef": _strings(fit.coef_names),
-        },
-    )
+    coords["coef"] = _strings(fit.coef_names)
+    posterior = xr.Dataset(post_vars, coords=coords)
 
     chain_draw = {"chain": np.arange(n_chain), "draw": np.arange(n_draw)}
     sample_stats = xr.Dataset(
@@ -126,6 +129,9 @@ def to_datatree(fit: KFit) -> xr.DataTree:
         attrs={
             "K": int(fit.K),
             "shape": str(fit.shape),
+            # model order matters (K_<name> columns): a list, not a sorted mapping
+            **({"components": _dumps([{"name": n, **c} for n, c in fit.components.items()])}
+               if fit.components else {}),
             "background": str(fit.background),
             "free_energy": float(fit.free_energy),
             "free_energy_se": float(fit.free_energy_se),
@@ -187,11 +193,19 @@ def read_fit(path: str | os.PathLike[str], groups: Sequence[str] | None = None) 
     return tree
 
 
-def to_inference_data(tree: xr.DataTree) -> Any:
-    """Return an ``arviz.InferenceData`` view of a bayespec tree (the ``ladder`` group is kept)."""
-    import arviz as az
+def to_inference_data(tree: xr.DataTree) -> xr.DataTree:
+    """Return the bayespec tree as the object ArviZ works with.
 
-    return az.from_datatree(tree)
+    ArviZ >= 1 (arviz-base, arviz-stats, arviz-plots; on Python 3.11 their 0.8 releases) has
+    no ``InferenceData``: its functions take an ``xarray.DataTree`` with the ArviZ groups
+    (``posterior``, ``sample_stats``, ...), which a bayespec tree already is, so this returns
+    ``tree`` itself (through ``arviz_base.convert_to_datatree``, which leaves a DataTree
+    unchanged; non-ArviZ groups such as ``ladder`` and ``predictive`` are kept). E.g.
+    ``arviz_stats.summary(to_inference_data(tree), var_names=["center"])``.
+    """
+    from arviz_base import convert_to_datatree
+
+    return convert_to_datatree(tree)
 
 
 def write_table_atomic(path: str | os.PathLike[str], text: str) -> Path:

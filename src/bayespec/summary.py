@@ -40,11 +40,15 @@ def peak_table(posterior: xr.Dataset, lp: np.ndarray, shape: str) -> pd.DataFram
         for name in ("center", "width", "amplitude", *shp.extra, "area", "fwhm"):
             v = derived[name][:, k] if name in derived else flat[name][:, k]
             rows.append({"peak": k, **_stats(name, np.asarray(v, dtype=float), imap)})
-    if "background" in posterior:
-        bg = np.asarray(posterior["background"])
-        for j, c in enumerate(posterior["coef"].values):
-            rows.append({"peak": -1, **_stats(f"background[{c}]", bg[..., j].ravel(), imap)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows + _background_rows(posterior, imap))
+
+
+def _background_rows(posterior: xr.Dataset, imap: int) -> list[dict]:
+    if "background" not in posterior:
+        return []
+    bg = np.asarray(posterior["background"])
+    return [{"peak": -1, **_stats(f"background[{c}]", bg[..., j].ravel(), imap)}
+            for j, c in enumerate(posterior["coef"].values)]
 
 
 def predictive_band(problem: Problem, fit: KFit, rng: np.random.Generator,
@@ -69,8 +73,32 @@ def predictive_band(problem: Problem, fit: KFit, rng: np.random.Generator,
             "components": problem.components(theta.mean(axis=0))}
 
 
+def component_table(posterior: xr.Dataset, lp: np.ndarray,
+                    components: dict[str, dict]) -> pd.DataFrame:
+    """:func:`peak_table` of a composite model's posterior: the rows of each component (its
+    ``<component>_<kind>`` variables on dim ``<component>_peak``, its own shape) with a
+    ``component`` column, then the background rows (component empty)."""
+    parts = []
+    for name, c in components.items():
+        if not c["K"]:
+            continue  # absent in this candidate
+        dim = f"{name}_peak"
+        keys = [k for k in posterior.data_vars if dim in posterior[k].dims]
+        sub = posterior[keys].rename({k: k[len(name) + 1:] for k in keys}).rename({dim: "peak"})
+        tab = peak_table(sub, lp, c["shape"])
+        tab.insert(0, "component", name)
+        parts.append(tab)
+    bg = pd.DataFrame(_background_rows(posterior, int(np.argmax(np.asarray(lp).ravel()))))
+    if len(bg):
+        bg.insert(0, "component", "")
+        parts.append(bg)
+    return pd.concat(parts, ignore_index=True)
+
+
 def pack_draws(problem: Problem, fit: KFit) -> np.ndarray:
     """Relabelled posterior draws back into kernel layout, flattened: (chain * draw, P)."""
+    if hasattr(problem, "pack_posterior"):  # a composite candidate: its local layout
+        return problem.pack_posterior(fit.posterior)
     cols = []
     post = fit.posterior
     for k in range(problem.K):

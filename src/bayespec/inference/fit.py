@@ -57,7 +57,8 @@ class FitSettings:
 def package_versions() -> dict[str, str]:
     """Versions of everything that decides the numbers, for provenance."""
     out = {"python": platform.python_version(), "bayespec": __version__}
-    for pkg in ("numpy", "numba", "llvmlite", "scipy", "xarray", "zarr", "arviz"):
+    for pkg in ("numpy", "numba", "llvmlite", "scipy", "xarray", "zarr", "arviz-base",
+                "arviz-stats"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -101,14 +102,17 @@ def _prior_curves(problem: Problem, seed: int, draws: int) -> np.ndarray:
     return f
 
 
-def ladder_for(problem: Problem, s: FitSettings) -> tuple[np.ndarray, bool]:
+def ladder_for(problem: Problem, s: FitSettings,
+               energy_sd: Callable[[Any, int], float] = prior_energy_sd,
+               ) -> tuple[np.ndarray, bool]:
     """The inverse-temperature ladder and whether the noise is estimated along it.
 
     Geometric from the top (1/s^2 for known noise, else the noise-precision ceiling) down with
     ``s.replicas`` rungs plus beta = 0. With ``s.extend`` the ladder gets extra rungs at the
     bottom, same ratio, until the first non-zero rung satisfies beta_2 * sd_prior(n E) <= 2:
     otherwise the step from the prior has almost no overlap (wide priors), swaps there stall and
-    stepping stone is biased by many SE.
+    stepping stone is biased by many SE. ``energy_sd(problem, seed)`` gives sd_prior(n E)
+    (a composite model passes its joint model's).
     """
     estimated = s.noise_sd is None and problem.likelihood == "gaussian"
     if problem.likelihood == "poisson":
@@ -119,7 +123,7 @@ def ladder_for(problem: Problem, s: FitSettings) -> tuple[np.ndarray, bool]:
         top = 1.0 / s.noise_sd ** 2
     L = s.replicas
     if s.extend:
-        spread = prior_energy_sd(problem, s.seed)
+        spread = energy_sd(problem, s.seed)
         if spread > 0:
             need = 2 + int(np.ceil(np.log(top * spread / FIRST_STEP_OVERLAP) / np.log(s.ratio)))
             L = max(L, need)
@@ -235,7 +239,9 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
     poisson = prob.likelihood == "poisson"
     if poisson:
         # F(beta) = -log int p(D | w)^beta phi(w) dw; see likelihood.py
-        p_valid, p_valid_se = prior_valid_fraction(prob, s.seed)
+        # a composite candidate's joint model knows its ties and order (composite.py)
+        p_valid, p_valid_se = (prob.valid_fraction(s.seed) if hasattr(prob, "valid_fraction")
+                               else prior_valid_fraction(prob, s.seed))
         const = poisson_constant(prob.y)
         f = np.where(betas > 0, -betas * const - log_z - np.log(p_valid), np.nan)
         log_z_se = np.where(betas > 0, np.hypot(log_z_se, p_valid_se), log_z_se)
@@ -256,7 +262,8 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
     swaps = np.stack([c.swap for c in chains]).sum(axis=0) / (len(chains) * sweeps)
     draws = theta[:, target]  # (C, D, P)
     ne_draws = ne[:, target, s.thin - 1::s.thin][:, : draws.shape[1]]
-    posterior = split_and_relabel(prob, draws)
+    posterior = prob.relabel(draws) if hasattr(prob, "relabel") else \
+        split_and_relabel(prob, draws)
     b_t = betas[target]
     if poisson:
         loglik = const - ne_draws
@@ -291,6 +298,7 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
         timing={"chain_seconds": float(sum(c.seconds for c in chains)), "wall_seconds": wall,
                 "sweeps": sweeps},
         warnings=warnings, likelihood=prob.likelihood,
+        components=dict(getattr(prob, "component_info", {})),
     )
 
 

@@ -99,6 +99,10 @@ def parse_group_config(d: Any, source: str = "<group>", base: str | Path = ".",
             raise ConfigError(f"{source}: {key}.sampler: give the sampler once, at the top level")
         fit = parse_fit_config({k: blk.get(k) for k in ("model", "priors", "noise")} |
                                {"sampler": d.get("sampler")}, f"{source}: {key}")
+        if fit.model.components:
+            raise ConfigError(f"{source}: {key}.model.components: integration of composite "
+                              f"data sets is not implemented yet; give the data set a one-shape "
+                              f"model (model.shape, model.K) or fit it alone with bayespec fit")
         data = blk.get("data")
         spec = (spectra or {}).get(name)
         if spec is None:

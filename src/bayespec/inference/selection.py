@@ -11,8 +11,10 @@ COLUMNS = ["K", "free_energy", "free_energy_se", "noise_sd", "probability"]
 
 
 def selection_table(fits: list[KFit]) -> pd.DataFrame:
-    """One row per K: F (at the known noise, or minimised over the noise precision), its SE,
-    the noise sd used or estimated, and p(K | D) under a uniform prior over the K values."""
+    """One row per candidate: K (its total number of peaks), F (at the known noise, or
+    minimised over the noise precision), its SE, the noise sd used or estimated, and
+    p(candidate | D) under a uniform prior over the candidates; for a composite model one more
+    column ``K_<component>`` per component, in model order."""
     df = pd.DataFrame({
         "K": [f.K for f in fits],
         "free_energy": [f.free_energy for f in fits],
@@ -20,9 +22,41 @@ def selection_table(fits: list[KFit]) -> pd.DataFrame:
         "noise_sd": [f.noise_sd for f in fits],
     })
     df["probability"] = model_probabilities(df["free_energy"].to_numpy())
-    return df[COLUMNS]
+    names = list(fits[0].components) if fits and fits[0].components else []
+    for name in names:
+        df[f"K_{name}"] = [f.components[name]["K"] for f in fits]
+    return df[COLUMNS + [f"K_{n}" for n in names]]
 
 
 def format_table(df: pd.DataFrame) -> str:
     """The selection table as CSV text with stable formatting (what model_selection.csv holds)."""
     return df.to_csv(index=False, float_format="%.6g")
+
+
+def candidate_labels(table: pd.DataFrame) -> list[str]:
+    """Each row's candidate label, the name of its store K<label>.zarr: K, or for a composite
+    model (K_<component> columns) the counts joined by '-'."""
+    cols = [c for c in table.columns if c.startswith("K_")]
+    if not cols:
+        return [str(int(k)) for k in table["K"]]
+    return ["-".join(str(int(v)) for v in row) for row in table[cols].to_numpy()]
+
+
+def pick(table: pd.DataFrame, K: int | str | None = None) -> tuple[int, str]:
+    """(row index, label) of the selected candidate (largest probability) or of ``K``: a K,
+    or a candidate label ('1-2'); ValueError naming the choices when it is not one row."""
+    labels = candidate_labels(table)
+    if K is None:
+        i = int(table["probability"].to_numpy().argmax())
+        return i, labels[i]
+    text = str(K)
+    if text in labels:
+        return labels.index(text), text
+    hits = [i for i, k in enumerate(table["K"]) if text.isdigit() and int(k) == int(text)]
+    if len(hits) == 1:
+        return hits[0], labels[hits[0]]
+    if hits:
+        raise ValueError(f"K={K}: several candidates have {K} peaks "
+                         f"({', '.join(labels[i] for i in hits)}); give the label")
+    raise ValueError(f"K={K}: not fitted; the candidates are {', '.join(labels)}")
+

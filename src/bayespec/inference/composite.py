@@ -1,0 +1,137 @@
+"""Fit the candidates of a composite model (composite.py) to one spectrum.
+
+Each candidate is a joint model of one data set (joint.build_joint with the model's own ties
+and offsets), sampled by the joint Numba kernel through the chunked driver (chunked.py: the
+same chain state, checkpoints, SIGTERM, target_se and progress as single fits) on the noise
+ladder of fit.ladder_for, and summarised by fit.summarise_chains, so F(b), the noise estimate,
+Poisson counts and the store are those of the one-shape engine.
+
+Seeds: chain c of candidate (K_1, ..., K_C) draws from SeedSequence(seed, spawn_key=(2**20,
+K_1, ..., K_C, c)) (joint.start_joint_chain); a candidate's numbers do not depend on which
+other candidates are fitted or on the thread count.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import checkpoint as checkpoint_mod
+from ..chunked import Plan, run_chunked
+from ..composite import CompositeProblem
+from ..errors import ConfigError
+from ..joint import JOINT, JointModel, build_joint, prior_energy_sd, valid_fraction
+from ..priors import Prior
+from ..result import KFit
+from ..ties import Tie
+from .fit import (FitSettings, ladder_for, package_versions, reported_se, resolve_backend,
+                  summarise_chains)
+
+
+class Candidate:
+    """A composite candidate as fit.summarise_chains reads a model.Problem: the data, the
+    free parameters (ties resolved) and their priors, and the relabelling of draws."""
+
+    def __init__(self, problem: CompositeProblem, model: JointModel):
+        self.problem, self.model = problem, model
+        for k in ("x", "y", "w", "n", "K", "Ks", "label", "nb", "background", "likelihood",
+                  "sum_log_w", "offset"):
+            setattr(self, k, getattr(problem, k))
+        self.priors = model.priors
+        self.param_names = model.free_names
+        self.shape = SimpleNamespace(name="+".join(f"{c.name}:{c.shape.name}"
+                                                   for c in problem.components))
+        self.component_info = {c.name: {"shape": c.shape.name, "K": c.K}
+                               for c in problem.components}
+
+    def relabel(self, draws: np.ndarray) -> dict[str, np.ndarray]:
+        """Free draws (C, D, P) -> named local arrays; the kernel keeps every component's
+        centers increasing, so peaks are already in order of position within a component."""
+        return self.problem.named(self.model.locals(draws))
+
+    def valid_fraction(self, seed: int) -> tuple[float, float]:
+        return valid_fraction(self.model, seed)
+
+    def curve(self, theta: np.ndarray) -> np.ndarray:
+        return self.problem.curve(theta)
+
+    def components(self, theta: np.ndarray) -> np.ndarray:
+        return self.problem.components_curves(theta)
+
+    def pack_posterior(self, posterior: dict[str, np.ndarray]) -> np.ndarray:
+        return self.problem.pack(posterior)
+
+
+def _present(p: CompositeProblem, ref) -> bool:
+    """Whether a tie's reference exists in candidate ``p`` (a component may have 0 peaks)."""
+    counts = {c.name: c.K for c in p.components}
+    return ref.kind == "background" or ref.index < counts.get(ref.dataset, ref.index + 1)
+
+
+def candidates(problems: list[CompositeProblem], ties: list[Tie], offsets: dict[str, Prior],
+               where: str) -> list[Candidate]:
+    """Resolve the model's ties for every candidate (errors name ``where`` and the tie).
+
+    A tie whose tied (left) parameter does not exist in a candidate (its component has fewer
+    peaks there, e.g. 0) does not apply to it; a tie that applies to no candidate, or whose
+    right side is missing where its left side exists, is an error. An offset used by no
+    applied tie is not a parameter of that candidate."""
+    unused = [o for o in offsets if not any(t.offset == o for t in ties)]
+    if unused:
+        raise ConfigError(f"{where}: offsets: {', '.join(unused)} declared but used by no tie; "
+                          f"remove it or use it in a tie")
+    out, used = [], set()
+    for p in problems:
+        mine = [t for t in ties if _present(p, t.left)]
+        used |= {t.text for t in mine}
+        offs = {o: pr for o, pr in offsets.items() if any(t.offset == o for t in mine)}
+        out.append(Candidate(p, build_joint([""], [p], [1.0], mine, offs, where)))
+    never = [t.text for t in ties if t.text not in used]
+    if never:
+        raise ConfigError(f"{where}: tie {never[0]!r} applies to no candidate: its left side "
+                          f"names a peak index beyond every count of its component; fix the "
+                          f"index or the component's K")
+    return out
+
+
+def fit_composite(cands: list[Candidate], s: FitSettings,
+                  config: dict[str, Any] | None = None,
+                  checkpoint: str | os.PathLike | None = None,
+                  progress: Callable[[int, int, int, int], None] | None = None) -> list[KFit]:
+    """Sample every candidate (see :func:`candidates`) and return one KFit per candidate.
+
+    Only the numba backend runs composite models (the array backends sample one shape);
+    another backend is refused with the fix. checkpoint/progress as fit.fit_problems."""
+    backend = resolve_backend(s.backend)
+    if backend != "numba":
+        raise ConfigError(f"sampler.backend: {backend!r} cannot run a composite model "
+                          f"(model.components); only numba is implemented for it (set "
+                          f"sampler.backend: numba)")
+    ladders = [ladder_for(c, s, lambda _, seed, m=c.model: prior_energy_sd(m, seed))
+               for c in cands]
+    jobs = [(c.model, betas) for c, (betas, _) in zip(cands, ladders)]
+    versions = package_versions()
+    plan = Plan(burn_in=s.burn_in, sweeps=s.sweeps, thin=s.thin, chains=s.chains, seed=s.seed,
+                threads=s.threads or os.cpu_count() or 1, target_se=s.target_se,
+                checkpoint=None if checkpoint is None else Path(checkpoint),
+                checkpoint_every=s.checkpoint_every)
+    numbers = {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
+                                          "seed", "thin", "extend", "target_se", "noise_sd",
+                                          "max_precision")}
+    fp = checkpoint_mod.fingerprint([c.model for c in cands], [b for b, _ in ladders],
+                                    numbers, versions)
+
+    def se_of(j: int, ne: np.ndarray) -> float:
+        return reported_se(cands[j], ladders[j][0], ladders[j][1], ne)
+
+    t0 = time.perf_counter()
+    outs, _, _ = run_chunked(jobs, plan, se_of, fp, progress, backend=JOINT)
+    wall = time.perf_counter() - t0
+    versions["backend"] = backend
+    return [summarise_chains(c, betas, est, chains, s, config or {}, versions, wall)
+            for c, (betas, est), chains in zip(cands, ladders, outs)]
