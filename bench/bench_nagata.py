@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 
 from bayespec.inference.fit import FitSettings, fit_spectrum
-from bayespec.priors import parse_prior
+from bayespec.models.priors import parse_prior
 
 # ----------------------------------------------------------------------------- problem
 

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from _common import campaign
+from _common import figures, markers
 
 sm = snakemake  # noqa: F821 - injected by Snakemake's script directive
-with campaign.logged(sm.log[0]):
+with markers.logged(sm.log[0]):
     png = Path(sm.output.png)
-    campaign.campaign_figures(sm.input[0], png.with_suffix(""))
+    figures.campaign_figures(sm.input[0], png.with_suffix(""))

@@ -1,9 +1,9 @@
 """Rule fit: one (spectrum, K) exchange Monte Carlo fit -> one Zarr store (or a marker)."""
 
-from _common import campaign
+from _common import fit, markers
 
 sm = snakemake  # noqa: F821 - injected by Snakemake's script directive
-with campaign.logged(sm.log[0]):
-    campaign.fit_one(sm.input[0], sm.output[0], sm.params.fit, int(sm.wildcards.K),
-                     threads=sm.threads, spectrum=sm.wildcards.id, log_path=sm.log[0],
-                     checkpoint=getattr(sm.params, "checkpoint", None))
+with markers.logged(sm.log[0]):
+    fit.fit_one(sm.input[0], sm.output[0], sm.params.fit, int(sm.wildcards.K),
+                threads=sm.threads, spectrum=sm.wildcards.id, log_path=sm.log[0],
+                checkpoint=getattr(sm.params, "checkpoint", None))

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from _common import campaign
+from _common import entry_name, figures, markers
 
 sm = snakemake  # noqa: F821 - injected by Snakemake's script directive
-with campaign.logged(sm.log[0]):
-    campaign.spectrum_figures(campaign.entry_name(sm.wildcards.id), sm.input.stores,
-                              sm.input.table, sm.input.info, Path(sm.output.fit).parent)
+with markers.logged(sm.log[0]):
+    figures.spectrum_figures(entry_name(sm.wildcards.id), sm.input.stores,
+                             sm.input.table, sm.input.info, Path(sm.output.fit).parent)

@@ -16,9 +16,9 @@ import bayespec
 from bayespec.api import FitResult, InputError, IntegrateResult, Progress
 from bayespec.cli import main
 from bayespec.errors import ConfigError, DataError
+from bayespec.inference.result import KFit
 from bayespec.inference.selection import COLUMNS, format_table
-from bayespec.result import KFit
-from bayespec.store import read_fit
+from bayespec.io.store import read_fit
 from conftest import nagata_data
 
 SAMPLER = {"replicas": 12, "burn_in": 200, "sweeps": 400, "chains": 2, "thin": 5,
@@ -212,8 +212,8 @@ def test_progress_pieces_stop_at_a_pause_and_resume_exactly():
     progress pieces stops at the first multiple of 500 after it, and continuing it gives the
     state of one unsplit run."""
     from bayespec.inference.fit import FitSettings, ladder_for
-    from bayespec.model import build_problem
-    from bayespec.sampler import STATE_ARRAYS, advance, advance_reporting, start_chain
+    from bayespec.models.model import build_problem
+    from bayespec.sampling.sampler import STATE_ARRAYS, advance, advance_reporting, start_chain
 
     x, y = nagata_data(0)
     prob = build_problem(x, y, None, "gaussian", 1, "linear", None, {})

@@ -11,9 +11,9 @@ import numpy as np
 
 from bayespec.config import load_fit_config, with_overrides
 from bayespec.inference.fit import fit_problems, settings_from_config
-from bayespec.io import read_spectrum
-from bayespec.model import build_problem
-from bayespec.shapes import SHAPES
+from bayespec.io.spectrum import read_spectrum
+from bayespec.models.model import build_problem
+from bayespec.models.shapes import SHAPES
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "xps-au4f" / "clean_Au_4f.csv"

@@ -4,11 +4,11 @@ independence from batch-mates, array-api-strict compliance, and a clear error wi
 import numpy as np
 import pytest
 
-from bayespec import batched
 from bayespec.errors import ConfigError
 from bayespec.inference.fit import FitSettings, fit_spectrum, ladder_for
-from bayespec.model import build_problem
-from bayespec.priors import parse_prior
+from bayespec.models.model import build_problem
+from bayespec.models.priors import parse_prior
+from bayespec.sampling import batched
 from conftest import nagata_data
 
 NAGATA_UNIFORM = {

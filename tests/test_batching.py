@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bayespec import batching, campaign
-from bayespec.campaign import Campaign
+from bayespec.errors import DataError
+from bayespec.workflow import batching, campaign
+from bayespec.workflow.campaign import Campaign
 
 
 def _campaign(ids, size, priors=None):
@@ -38,7 +39,7 @@ def test_batch_index_round_trip_and_bad_file(tmp_path):
     assert [r["spectrum"] for r in rows] == ["a", "b"]
     assert rows[1]["store"] == str(tmp_path / "b.zarr") and "\t" not in rows[1]["status"]
     (tmp_path / "junk.tsv").write_text("a\tb\n")
-    with pytest.raises(campaign.DataError, match="junk.tsv: not a bayespec batch index"):
+    with pytest.raises(DataError, match="junk.tsv: not a bayespec batch index"):
         batching.read_index(tmp_path / "junk.tsv")
     with pytest.raises(ValueError):  # one status per spectrum
         batching.write_index(p, ["a"], ["s"], [])
@@ -73,7 +74,7 @@ def _numbers(store):
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 def test_fit_many_equals_one_fit_per_spectrum(tmp_path, backend, monkeypatch):
-    from bayespec import batched
+    from bayespec.sampling import batched
 
     sizes = []
     real = batched.run_batched

@@ -1,4 +1,4 @@
-"""bayespec.campaign, the library side of the Snakemake workflow, in-process: manifest and
+"""bayespec.workflow.campaign, the library side of the Snakemake workflow, in-process: manifest and
 config checks with their messages, config merging, demo data, the `columns` reader, error
 markers through every stage, and one tiny spectrum through all stages."""
 
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from bayespec import campaign
 from bayespec.errors import ConfigError, DataError
+from bayespec.workflow import campaign, markers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -212,7 +212,7 @@ def test_bad_file_becomes_a_marker_that_every_stage_passes_on(tmp_path):
         out = R / "fits" / "b" / f"K{K}.zarr"
         assert campaign.fit_one(R / "pre" / "b.zarr", out, {}, K, spectrum="b") == st
         stores.append(out)
-    from bayespec.store import read_fit
+    from bayespec.io.store import read_fit
 
     with pytest.raises(DataError, match="no 'complete' marker"):
         read_fit(stores[0])  # a marker is never mistaken for a fit
@@ -302,14 +302,14 @@ def test_write_dataset_atomic_leaves_nothing_on_failure(tmp_path, monkeypatch):
     ds = xr.Dataset({"y": ("x", np.arange(3.0))})
     dest = tmp_path / "d.zarr"
     campaign.write_dataset_atomic(ds, dest)
-    real = campaign.os.replace
+    real = markers.os.replace
 
     def boom(a, b):
         if str(a).endswith(".zarr") is False and ".tmp-" in str(a):
             raise OSError("disk full")
         return real(a, b)
 
-    monkeypatch.setattr(campaign.os, "replace", boom)
+    monkeypatch.setattr(markers.os, "replace", boom)
     with pytest.raises(OSError):
         campaign.write_dataset_atomic(ds + 1, dest)
     monkeypatch.undo()

@@ -22,16 +22,16 @@ import numpy as np
 import pytest
 import yaml
 
-from bayespec import checkpoint as ckpt
 from bayespec.cli import EXIT_RESUMABLE
 from bayespec.config import parse_fit_config, with_overrides
 from bayespec.errors import ConfigError, FitInterrupted
 from bayespec.inference.fit import FitSettings, fit_problems
-from bayespec.kernel import RECOMPUTE_EVERY
-from bayespec.model import build_problem
-from bayespec.priors import parse_prior
-from bayespec.runner import checkpoint_path, fit_to_dir
-from bayespec.store import read_fit
+from bayespec.inference.runner import checkpoint_path, fit_to_dir
+from bayespec.io.store import read_fit
+from bayespec.models.model import build_problem
+from bayespec.models.priors import parse_prior
+from bayespec.sampling import checkpoint as ckpt
+from bayespec.sampling.kernel import RECOMPUTE_EVERY
 from conftest import nagata_data
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -262,7 +262,7 @@ def test_config_keys_are_validated(key, value, msg):
 def test_campaign_fit_checkpoint_is_used_then_removed(tmp_path, caplog):
     import xarray as xr
 
-    from bayespec import campaign
+    from bayespec.workflow import campaign
 
     x = np.linspace(0.0, 3.0, 41)
     y = np.exp(-0.5 * ((x - 1.4) / 0.2) ** 2) + 0.05 * np.random.default_rng(3).standard_normal(41)

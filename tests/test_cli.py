@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 from bayespec.cli import main
-from bayespec.store import read_fit, to_inference_data
+from bayespec.io.store import read_fit, to_inference_data
 from conftest import nagata_data
 
 FIT = """model:
@@ -144,7 +144,7 @@ def test_fit_one_row_of_a_nexus_stack(files, tmp_path, capsys):
 
 
 def test_checkpoint_names_keep_stack_rows_apart(tmp_path):
-    from bayespec.runner import checkpoint_path
+    from bayespec.inference.runner import checkpoint_path
 
     assert checkpoint_path("a/s.nxs", tmp_path).name == "s.checkpoint.npz"
     names = {checkpoint_path("a/s.nxs", tmp_path, {"index": i, "format": None}).name

@@ -13,12 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayespec.composite import build_composite
 from bayespec.errors import ConfigError
 from bayespec.inference.composite import candidates, fit_composite
 from bayespec.inference.fit import FitSettings, fit_spectrum
-from bayespec.priors import parse_prior
-from bayespec.ties import parse_tie
+from bayespec.models.composite import build_composite
+from bayespec.models.priors import parse_prior
+from bayespec.models.ties import parse_tie
 
 Z = 3.0
 S = FitSettings(replicas=16, burn_in=1000, sweeps=3000, chains=4, seed=2, threads=2)
@@ -253,7 +253,7 @@ def test_campaign_refuses_composites_with_the_fix(tmp_path):
 
     import yaml
 
-    from bayespec import campaign
+    from bayespec.workflow import campaign
 
     root = Path(__file__).resolve().parents[1]
     cfg = yaml.safe_load((root / "config" / "config.yaml").read_text())
@@ -266,7 +266,7 @@ def test_campaign_refuses_composites_with_the_fix(tmp_path):
 
 def test_integration_refuses_composite_data_sets():
     from bayespec.inference.integrate import parse_group_config
-    from bayespec.io import Spectrum
+    from bayespec.io.spectrum import Spectrum
 
     x = np.linspace(0, 1, 40)
     s = {n: Spectrum(x, np.zeros(40), None, n) for n in ("A", "B")}

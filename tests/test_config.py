@@ -6,9 +6,9 @@ import pytest
 import yaml
 
 from bayespec import config as C
-from bayespec import shapes
 from bayespec.errors import ConfigError, PriorError
-from bayespec.priors import Prior
+from bayespec.models import shapes
+from bayespec.models.priors import Prior
 
 SRC = "fit.yaml"
 

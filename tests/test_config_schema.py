@@ -25,10 +25,10 @@ import pytest
 import yaml
 
 from bayespec import config as C
-from bayespec import runner
 from bayespec.errors import ConfigError
+from bayespec.inference import runner
 from bayespec.inference.fit import FitSettings, settings_from_config
-from bayespec.io import Spectrum
+from bayespec.io.spectrum import Spectrum
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -118,7 +118,7 @@ def _merged(*names: str, extra: str | None = None) -> dict:
     """config/config.yaml with --configfile files over it, merged as Snakemake does."""
     from snakemake.utils import update_config
 
-    from bayespec import campaign
+    from bayespec.workflow import campaign
 
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     overs = [yaml.safe_load((ROOT / "config" / n).read_text()) for n in names]

@@ -11,7 +11,7 @@ import arviz_stats
 import numpy as np
 
 from bayespec.inference.fit import FitSettings, fit_spectrum
-from bayespec.priors import parse_prior
+from bayespec.models.priors import parse_prior
 
 Z = 3.0
 

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import yaml
 
-from bayespec import campaign, readers
 from bayespec.errors import ConfigError
+from bayespec.io import readers
+from bayespec.workflow import campaign
 
 ROOT = Path(__file__).resolve().parents[1]
 EX = ROOT / "examples" / "formats"

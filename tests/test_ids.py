@@ -10,8 +10,8 @@ import pytest
 from bayespec import ids
 from bayespec.errors import ConfigError
 from bayespec.inference.integrate import parse_group_config
-from bayespec.io import Spectrum
-from bayespec.ties import parse_tie
+from bayespec.io.spectrum import Spectrum
+from bayespec.models.ties import parse_tie
 
 GOOD = ["A", "run.1", "2024-03-01", "s_1.b-2", "series@0", "x.y@12"]
 BAD = ["", "-a", ".a", "a/b", "a b", "@3", "a@", "a@b", "a[1]"]
@@ -29,7 +29,7 @@ def test_entries_refused(name):
 
 def test_manifest_and_group_share_the_rule():
     """The campaign's manifest patterns are the ids module's (one rule, defined once)."""
-    from bayespec import campaign
+    from bayespec.workflow import campaign
 
     assert campaign.ID_PATTERN == ids.ID_PATTERN
     assert campaign.ENTRY_PATTERN == ids.ENTRY_PATTERN

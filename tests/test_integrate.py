@@ -14,11 +14,11 @@ import pytest
 from bayespec.errors import ConfigError
 from bayespec.inference.freeenergy import free_energy, stepping_stone_se
 from bayespec.inference.integrate import integrate, parse_group_config
-from bayespec.io import Spectrum
-from bayespec.joint import build_joint, joint_ladder, run_joint_many
-from bayespec.model import build_problem
-from bayespec.priors import parse_prior
-from bayespec.ties import parse_tie
+from bayespec.io.spectrum import Spectrum
+from bayespec.models.model import build_problem
+from bayespec.models.priors import parse_prior
+from bayespec.models.ties import parse_tie
+from bayespec.sampling.joint import build_joint, joint_ladder, run_joint_many
 
 Z = 3.0
 
@@ -181,7 +181,7 @@ def test_outputs_written(shared_result, tmp_path):
     import arviz_stats
     import xarray as xr
 
-    from bayespec.integrate_output import write_integration
+    from bayespec.inference.integrate_output import write_integration
 
     path = write_integration(shared_result, tmp_path)
     df = pd.read_csv(path)

@@ -11,7 +11,7 @@ import pytest
 from bayespec.errors import ConfigError
 from bayespec.inference.fit import fit_spectrum
 from bayespec.inference.integrate import dataset_settings, integrate, parse_group_config
-from bayespec.io import Spectrum
+from bayespec.io.spectrum import Spectrum
 
 Z = 3.0
 SAMPLER = {"replicas": 16, "burn_in": 600, "sweeps": 1500, "chains": 4, "seed": 11,
@@ -105,7 +105,7 @@ def test_fixed_prior_acceptance_is_nan_on_every_path(spectra):
     rng = np.random.default_rng(0)
     y = np.exp(-0.5 * ((x - 5) / 0.7) ** 2) + 0.05 * rng.standard_normal(x.size)
     from bayespec.inference.fit import FitSettings
-    from bayespec.priors import parse_prior
+    from bayespec.models.priors import parse_prior
 
     pri = {"eta": parse_prior({"dist": "fixed", "value": 0.4}, "eta")}
     for backend in ("numba", "numpy"):
@@ -130,9 +130,9 @@ def test_poisson_group_with_sd_column_refused(spectra):
 # ================================================= joint fits on the chunked driver
 
 def _joint_model(spectra):
-    from bayespec.joint import build_joint
-    from bayespec.model import build_problem
-    from bayespec.ties import parse_tie
+    from bayespec.sampling.joint import build_joint
+    from bayespec.models.model import build_problem
+    from bayespec.models.ties import parse_tie
 
     probs = [build_problem(spectra[n].x, spectra[n].y, None, "gaussian", 1, "constant", None,
                            {}, n, likelihood="poisson") for n in ("A", "B")]
@@ -165,7 +165,7 @@ def test_joint_chunked_equals_unchunked(spectra, tmp_path):
 
 
 def test_joint_checkpoint_of_another_fit_is_refused(spectra, tmp_path):
-    from bayespec.checkpoint import CheckpointMismatch
+    from bayespec.sampling.checkpoint import CheckpointMismatch
     from bayespec.inference.integrate import fit_joint
 
     model = _joint_model(spectra)

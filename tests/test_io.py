@@ -1,4 +1,5 @@
-"""Tests for bayespec.io: good files round-trip, every bad file gives a distinct DataError."""
+"""Tests for bayespec.io.spectrum: good files round-trip, every bad file gives a distinct
+DataError."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from bayespec.errors import DataError
-from bayespec.io import Spectrum, read_spectrum
+from bayespec.io.spectrum import Spectrum, read_spectrum
 
 
 def _write(tmp_path, text: str, name: str = "spec.csv"):

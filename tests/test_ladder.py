@@ -3,7 +3,7 @@
 import numpy as np
 
 from bayespec.inference.fit import FitSettings, fit_spectrum
-from bayespec.priors import parse_prior
+from bayespec.models.priors import parse_prior
 
 
 def _data():

@@ -10,9 +10,9 @@ from scipy.special import gammaln, logsumexp
 from bayespec.config import parse_fit_config
 from bayespec.errors import ConfigError, DataError
 from bayespec.inference.fit import FitSettings, fit_problems, fit_spectrum
-from bayespec.likelihood import poisson_constant, poisson_energy
-from bayespec.model import build_problem
-from bayespec.priors import parse_prior
+from bayespec.models.likelihood import poisson_constant, poisson_energy
+from bayespec.models.model import build_problem
+from bayespec.models.priors import parse_prior
 
 FAST = dict(replicas=16, burn_in=300, sweeps=1500, chains=4, seed=3, threads=2)
 
@@ -49,8 +49,8 @@ def test_poisson_gamma_evidence_batched_numpy():
 def test_batched_profiles_match_numba(shape, extra):
     import array_api_compat.numpy as xp
 
-    from bayespec import batched
-    from bayespec.shapes import SHAPES
+    from bayespec.sampling import batched
+    from bayespec.models.shapes import SHAPES
 
     x = np.linspace(0.0, 10.0, 201)
     out = np.zeros_like(x)
@@ -173,8 +173,8 @@ def test_poisson_refuses_prior_of_mostly_negative_means():
 def test_fit_to_dir_with_poisson_writes_stores(tmp_path):
     """The `bayespec fit` path: config -> stores with the likelihood recorded, NaN noise and a
     Poisson predictive band."""
-    from bayespec.runner import fit_to_dir
-    from bayespec.store import read_fit
+    from bayespec.inference.runner import fit_to_dir
+    from bayespec.io.store import read_fit
 
     rng = np.random.default_rng(0)
     x = np.linspace(0.0, 10.0, 80)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bayespec.inference.fit import FitSettings, fit_spectrum
-from bayespec.priors import parse_prior
+from bayespec.models.priors import parse_prior
 from conftest import NAGATA_PEAKS
 
 PAPER_PRIORS = {

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from bayespec.inference.fit import FitSettings, fit_spectrum
-from bayespec.priors import parse_prior
+from bayespec.models.priors import parse_prior
 
 DATA = Path(__file__).parent / "data" / "nist-strd"
 _NUM = r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?"

@@ -25,7 +25,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_ndtr, logsumexp
 
 from bayespec.inference.fit import FitSettings, fit_spectrum
-from bayespec.priors import parse_prior
+from bayespec.models.priors import parse_prior
 
 Z = 3.0  # tolerance in standard errors
 # the oracles run on both backends; the batched numpy one is ~7x slower, so it gets fewer
@@ -189,7 +189,8 @@ def _log_diff_ndtr(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
 
 
 def _unit_profile(shape: str, x: np.ndarray, mu: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """(len(mu), len(w), n) unit-height profiles, written independently of bayespec.shapes."""
+    """(len(mu), len(w), n) unit-height profiles, written independently of
+    bayespec.models.shapes."""
     d = x[None, None, :] - mu[:, None, None]
     if shape == "gaussian_nagata":  # exp(-b (x - mu)^2 / 2), width b is a precision
         return np.exp(-0.5 * w[None, :, None] * d * d)

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from bayespec import plots  # noqa: E402
 from bayespec.cli import main  # noqa: E402
-from bayespec.store import read_fit  # noqa: E402
+from bayespec.io.store import read_fit  # noqa: E402
 from conftest import nagata_data  # noqa: E402
 
 # linear background so that K = 0 has parameters; a short ladder and few sweeps keep it fast

@@ -1,4 +1,4 @@
-"""bayespec.preprocessing: each step on arrays with a known answer, the order and record of the
+"""bayespec.io.preprocessing: each step on arrays with a known answer, the order and record of the
 steps, key validation, and campaign.preprocess storing the record in the dataset's attrs."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
-from bayespec import campaign, preprocessing as pp
 from bayespec.errors import ConfigError, DataError
+from bayespec.io import preprocessing as pp
+from bayespec.workflow import campaign
 
 X = np.linspace(0.0, 3.0, 301)
 

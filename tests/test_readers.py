@@ -1,4 +1,4 @@
-"""bayespec.readers: every format round-trips arrays the test writes itself (text formats with
+"""bayespec.io.readers: every format round-trips arrays the test writes itself (text formats with
 repr-exact numbers, NeXus written with h5py as a real NeXus file), and every kind of bad input
 gives a one-line DataError naming the file and the line or the HDF5 dataset path."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayespec import readers
 from bayespec.errors import ConfigError, DataError
-from bayespec.io import read_spectrum
+from bayespec.io import readers
+from bayespec.io.spectrum import read_spectrum
 
 h5py = pytest.importorskip("h5py")
 

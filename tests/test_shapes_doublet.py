@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from bayespec.errors import ConfigError
-from bayespec.model import build_problem
-from bayespec.priors import parse_prior
-from bayespec.shapes import SHAPES, uniform_step
+from bayespec.models.model import build_problem
+from bayespec.models.priors import parse_prior
+from bayespec.models.shapes import SHAPES, uniform_step
 
 
 def _prof(name, x, c, w, extra):

@@ -7,7 +7,7 @@ import pytest
 from scipy.special import erf
 
 from bayespec.errors import DataError
-from bayespec.shirley import shirley_background
+from bayespec.models.shirley import shirley_background
 
 
 def _step_spectrum(n: int = 1001, lo: float = 0.0, hi: float = 10.0, center: float = 5.0,

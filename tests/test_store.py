@@ -1,4 +1,4 @@
-"""Round-trip, ArviZ compatibility and atomicity of bayespec.store."""
+"""Round-trip, ArviZ compatibility and atomicity of bayespec.io.store."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayespec import store
 from bayespec.errors import DataError
-from bayespec.result import KFit, Ladder
+from bayespec.inference.result import KFit, Ladder
+from bayespec.io import store
 
 
 def make_fit(K: int = 2, with_sd: bool = True, n_coef: int = 2, seed: int = 0) -> KFit:

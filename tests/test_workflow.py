@@ -402,7 +402,7 @@ def test_batch_jobs_give_the_unbatched_numbers(demo, tmp_path):
     assert s.loc["broken", "log"] == "logs/ingest/batch/pair..broken.log"
     assert (wd / "logs" / "fit" / "batch" / "nagata2012..single" / "K3.log").is_file()
     # the batch index the next stage depends on: one row per spectrum, with its status
-    from bayespec.batching import read_index
+    from bayespec.workflow.batching import read_index
 
     rows = read_index(wd / "results" / "batches" / "ingest" / "pair..broken.tsv")
     assert [r["spectrum"] for r in rows] == ["pair", "broken"]

@@ -1,4 +1,4 @@
-"""bayespec.zarrio writes the Zarr v3 that zarr-python and xarray read back identically."""
+"""bayespec.io.zarrio writes the Zarr v3 that zarr-python and xarray read back identically."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 import zarr
 
-from bayespec.zarrio import load_tree, read_tree, readable, write_tree
+from bayespec.io.zarrio import load_tree, read_tree, readable, write_tree
 
 
 def _tree() -> xr.DataTree:

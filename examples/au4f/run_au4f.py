@@ -5,8 +5,8 @@
 Fits tests/data/xps-au4f/clean_Au_4f.csv with the base config examples/au4f/fit.yaml for each
 line shape (symmetric pseudo-Voigt singlets, asymmetric pseudo-Voigt singlets, spin-orbit
 doublets of asymmetric pseudo-Voigts) and each likelihood (Poisson counts; Gaussian with the
-noise level estimated), every K through ``bayespec.runner.fit_to_dir`` (one store per K, as
-``bayespec fit`` writes them). Writes OUT/<shape>_<likelihood>/ (stores, model_selection.csv),
+noise level estimated), every K through ``bayespec.inference.runner.fit_to_dir`` (one store per
+K, as ``bayespec fit`` writes them). Writes OUT/<shape>_<likelihood>/ (stores, model_selection.csv),
 OUT/au4f_table.md (the README's tables) and examples/au4f/au4f.png (the README's figure).
 """
 
@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from bayespec.config import load_fit_config, with_overrides
-from bayespec.io import read_spectrum
-from bayespec.runner import fit_to_dir
-from bayespec.store import read_fit
+from bayespec.inference.runner import fit_to_dir
+from bayespec.io.spectrum import read_spectrum
+from bayespec.io.store import read_fit
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "tests" / "data" / "xps-au4f" / "clean_Au_4f.csv"
@@ -40,7 +40,7 @@ def two_largest(tree) -> dict[str, float]:
     posterior sd (per draw: the larger-area component is 4f7/2, the other 4f5/2)."""
     post = tree["posterior"].to_dataset()
     shape = str(tree.attrs["shape"])
-    from bayespec.shapes import SHAPES as REG
+    from bayespec.models.shapes import SHAPES as REG
 
     shp = REG[shape]
     a = np.asarray(post["amplitude"]).reshape(-1, post.sizes["peak"])

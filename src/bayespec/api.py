@@ -2,7 +2,7 @@
 
 ``bayespec.fit(x, y, config)`` runs exactly the computation of
 ``bayespec fit FILE --config FIT.yaml`` (the same problems, settings, seeds and predictive
-bands: both call :func:`bayespec.runner.fit_spectrum_config`), so ``result.table`` is the
+bands: both call :func:`bayespec.inference.runner.fit_spectrum_config`), so ``result.table`` is the
 frame the command writes as model_selection.csv, bit for bit, and ``result.write(dir)``
 writes the same files. ``bayespec.integrate(group)`` is ``bayespec integrate GROUP.yaml``
 (the command calls it)::
@@ -39,9 +39,9 @@ import pandas as pd
 
 from .config import FitConfig, load_fit_config, parse_fit_config
 from .errors import ConfigError, DataError
-from .io import Spectrum, check_axis
-from .result import KFit
-from .runner import fit_spectrum_config, write_fit_outputs
+from .inference.result import KFit
+from .inference.runner import fit_spectrum_config, write_fit_outputs
+from .io.spectrum import Spectrum, check_axis
 
 __all__ = ["fit", "integrate", "FitResult", "IntegrateResult", "Progress", "InputError"]
 
@@ -238,9 +238,10 @@ class FitResult:
     Attributes:
         table: model_selection.csv's frame: K, free_energy, free_energy_se, noise_sd,
             probability (one row per K, in config order).
-        fits: one :class:`~bayespec.result.KFit` per K (same order): posterior draws, ladder,
-            free energy, noise, predictive band (``.predictive``), warnings.
-        problems: the :class:`~bayespec.model.Problem` of each K (model bound to the data).
+        fits: one :class:`~bayespec.inference.result.KFit` per K (same order): posterior draws,
+            ladder, free energy, noise, predictive band (``.predictive``), warnings.
+        problems: the :class:`~bayespec.models.model.Problem` of each K (model bound to the
+            data).
         config: the validated FitConfig.
         K: the selected K (largest p(K | D), as `bayespec fit` prints).
         best: the selected K's KFit; its ``K``, ``free_energy``, ``free_energy_se``,
@@ -309,11 +310,11 @@ class FitResult:
 
     def posterior(self, K: int | None = None):
         """The DataTree of ``K`` (default: the selected K); see :attr:`trees`. Built once and
-        cached. ``bayespec.store.to_inference_data(tree)`` gives an ArviZ InferenceData."""
+        cached. ``bayespec.io.store.to_inference_data(tree)`` gives an ArviZ InferenceData."""
         f = self.fit_of(K)
         key = self._key(f)
         if key not in self._trees:
-            from .store import to_datatree
+            from .io.store import to_datatree
 
             self._trees[key] = to_datatree(f)
         return self._trees[key]
@@ -325,7 +326,7 @@ class FitResult:
         (ordered by center), the background coefficients (peak = -1) and a ``noise_sd`` row
         (peak = -1): the noise is not sampled but chosen at the free-energy minimum (or given),
         so its mean and map are that value and its sd and quantiles NaN (no row for Poisson)."""
-        from .summary import component_table, peak_table
+        from .inference.summary import component_table, peak_table
 
         f = self.fit_of(K)
         tree = self.posterior(self._key(f))
@@ -437,7 +438,7 @@ class IntegrateResult:
     delta_se = property(lambda self: float(self.result.table["delta_se"].iloc[0]))
 
     def _joint_of(self, combo) -> Any:
-        from .integrate_output import combo_name
+        from .inference.integrate_output import combo_name
 
         if combo is None:
             return self.best_joint
@@ -453,7 +454,7 @@ class IntegrateResult:
         """Combination name (``K2-3``: K of each data set in group order) -> the joint
         posterior as a DataTree, the tree written to joint/<name>.zarr
         (integrate_output.joint_datatree)."""
-        from .integrate_output import combo_name
+        from .inference.integrate_output import combo_name
 
         for j in self.joint:
             self.posterior(combo_name(j))
@@ -462,7 +463,7 @@ class IntegrateResult:
     def posterior(self, combo: str | Sequence[int] | None = None):
         """The joint DataTree of ``combo`` (``"K2-3"`` or (2, 3); default: the selected
         combination); see :attr:`trees`."""
-        from .integrate_output import combo_name, joint_datatree
+        from .inference.integrate_output import combo_name, joint_datatree
 
         j = self._joint_of(combo)
         name = combo_name(j)
@@ -478,7 +479,7 @@ class IntegrateResult:
         (fixed in the joint fit: sd and quantiles NaN)."""
         import xarray as xr
 
-        from .summary import _stats, peak_table
+        from .inference.summary import _stats, peak_table
 
         j = self._joint_of(combo)
         tree = self.posterior(combo)
@@ -510,7 +511,7 @@ class IntegrateResult:
         """The integration figure (a matplotlib Figure, not shown or saved): each data set
         with its joint fit and its separate fit dashed; per tie, the tied parameter's
         marginal, joint versus separate."""
-        from .integrate_plot import integration_figure
+        from .plots.integration import integration_figure
 
         return integration_figure(self.result)
 
@@ -518,8 +519,8 @@ class IntegrateResult:
         """Write what `bayespec integrate GROUP.yaml --out DIR` writes (integrate_output:
         stores, joint_selection.csv, the figure, integration.csv last); returns
         integration.csv's path."""
-        from . import checkpoint
-        from .integrate_output import write_integration
+        from .sampling import checkpoint
+        from .inference.integrate_output import write_integration
 
         path = write_integration(self.result, out)
         for c in self.result.checkpoints:  # the outputs are safe: the checkpoints can go
@@ -546,7 +547,7 @@ def _group_spectra(spectra: Mapping[str, Any] | None) -> dict[str, Spectrum] | N
             x, y, sd = (*v, None)[:3]
         else:
             raise InputError(f"spectra[{name!r}]: give (x, y), (x, y, sd), a mapping with keys "
-                             f"x, y[, sd] or a bayespec.io.Spectrum")
+                             f"x, y[, sd] or a bayespec.io.spectrum.Spectrum")
         out[name] = spectrum_from_arrays(x, y, sd, prefix=f"spectra[{name!r}].")
     return out
 
@@ -572,7 +573,7 @@ def integrate(group: Mapping | str | os.PathLike, *, base: str | os.PathLike | N
     """
     from .inference.integrate import GroupConfig, integrate as run, load_group_config, \
         parse_group_config
-    from .runner import add_predictive
+    from .inference.runner import add_predictive
     from .inference.selection import selection_table
 
     if isinstance(group, GroupConfig):

@@ -1,10 +1,11 @@
 # Batch jobs (config `batch_size` > 1): one job per batch of spectra for ingest, preprocess and
 # select, and one per (batch, K) for the fit, writing the same per-spectrum outputs as the
 # per-spectrum rules (which then match no id). Batches group spectra with equal fit settings,
-# in manifest order (bayespec.batching.plan). Rules are generated here, one per batch and stage.
+# in manifest order (bayespec.workflow.batching.plan). Rules are generated here, one per batch
+# and stage.
 # Each batch job also writes its batch index (results/batches/...: spectrum, store, status),
 # and the next stage depends on that one file, not on the batch's stores: Snakemake's scheduler
-# stats every input of every ready job whenever it selects jobs (see bayespec.batching).
+# stats every input of every ready job whenever it selects jobs (see bayespec.workflow.batching).
 
 
 def _fit_params_of(ids):
@@ -12,7 +13,7 @@ def _fit_params_of(ids):
 
 
 def _index(stage, label):
-    return f"{R}/batches/{stage}/{label}.tsv"
+    return paths.path(R, paths.BATCH_INDEX, stage=stage, label=label)
 
 
 for _n, (_label, _ids) in enumerate(BATCHES.items()):
@@ -23,7 +24,7 @@ for _n, (_label, _ids) in enumerate(BATCHES.items()):
         input:
             [C.source(i) for i in _ids],
         output:
-            stores=[directory(f"{R}/ingest/{i}.zarr") for i in _ids],
+            stores=[directory(paths.path(R, paths.INGEST, id=i)) for i in _ids],
             index=_index("ingest", _label),
         params:
             spec=[C.ingest_params(i) for i in _ids],
@@ -41,10 +42,10 @@ for _n, (_label, _ids) in enumerate(BATCHES.items()):
         input:
             _index("ingest", _label),
         output:
-            stores=[directory(f"{R}/preprocess/{i}.zarr") for i in _ids],
+            stores=[directory(paths.path(R, paths.PREPROCESS, id=i)) for i in _ids],
             index=_index("preprocess", _label),
         params:
-            sources=[f"{R}/ingest/{i}.zarr" for i in _ids],
+            sources=[paths.path(R, paths.INGEST, id=i) for i in _ids],
             spec=[C.preprocess_params(i) for i in _ids],
             spectra=_ids,
         log:
@@ -60,14 +61,14 @@ for _n, (_label, _ids) in enumerate(BATCHES.items()):
         input:
             _index("preprocess", _label),
         output:
-            stores=[directory(f"{R}/fits/{i}/K{{K}}.zarr") for i in _ids],
+            stores=[directory(paths.path(R, paths.FIT, id=i)) for i in _ids],
             index=_index("fit", f"{_label}/K{{K}}"),
         params:
-            sources=[f"{R}/preprocess/{i}.zarr" for i in _ids],
+            sources=[paths.path(R, paths.PREPROCESS, id=i) for i in _ids],
             fit=_fit_params_of(_ids),
             spectra=_ids,
             # outside the outputs: Snakemake deletes the outputs of a failed (killed) job
-            checkpoint=f"{R}/checkpoints/batch/{_label}/K{{K}}.npz",
+            checkpoint=paths.path(R, paths.BATCH_CHECKPOINT, label=_label),
         threads: config["threads_per_fit"]
         priority: campaign.fit_priority
         resources:
@@ -87,9 +88,9 @@ for _n, (_label, _ids) in enumerate(BATCHES.items()):
         input:
             [_index("fit", f"{_label}/K{K}") for K in C.Ks(_ids[0])],
         output:
-            table=[f"{R}/fits/{i}/model_selection.csv" for i in _ids],
-            peaks=[f"{R}/select/{i}.tsv" for i in _ids],
-            info=[f"{R}/select/{i}.json" for i in _ids],
+            table=[paths.path(R, paths.MODEL_SELECTION, id=i) for i in _ids],
+            peaks=[paths.path(R, paths.SELECT_PEAKS, id=i) for i in _ids],
+            info=[paths.path(R, paths.SELECT_INFO, id=i) for i in _ids],
         params:
             stores=[C.fit_stores(i) for i in _ids],
             spectra=_ids,

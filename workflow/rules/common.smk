@@ -1,5 +1,6 @@
 # Shared set-up: validate the config and the manifest, and the helpers the rules use.
-# All logic lives in bayespec.campaign; this file only connects it to Snakemake.
+# All logic lives in bayespec.workflow (bayespec.workflow.campaign re-exports its stage modules;
+# the output file names are bayespec.workflow.paths); this file only connects it to Snakemake.
 
 import os
 import sys
@@ -9,10 +10,10 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 try:
-    from bayespec import batching, campaign
+    from bayespec.workflow import batching, campaign, paths
 except ImportError:  # a per-rule conda env has the dependencies but not bayespec: use the tree
     sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-    from bayespec import batching, campaign
+    from bayespec.workflow import batching, campaign, paths
 from bayespec.errors import BayespecError
 
 

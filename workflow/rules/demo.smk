@@ -4,7 +4,7 @@
 
 rule demo_data:
     output:
-        f"{R}/demo_data/{{id}}.csv",
+        paths.path(R, paths.DEMO_CSV),
     params:
         spec=lambda wildcards: C.demo_spec(wildcards.id),
     log:

@@ -5,45 +5,45 @@
 rule spectrum_figures:
     input:
         stores=lambda wildcards: C.fit_stores(wildcards.id),
-        table=f"{R}/fits/{{id}}/model_selection.csv",
-        info=f"{R}/select/{{id}}.json",
+        table=paths.path(R, paths.MODEL_SELECTION),
+        info=paths.path(R, paths.SELECT_INFO),
     output:
         fit=report(
-            f"{R}/figures/{{id}}/fit.png",
+            paths.path(R, paths.FIGURE, figure="fit", ext="png"),
             caption="../report/fit.rst",
             category="Spectra",
             subcategory="{id}",
             labels={"spectrum": "{id}", "figure": "fit"},
         ),
         free_energy=report(
-            f"{R}/figures/{{id}}/free_energy.png",
+            paths.path(R, paths.FIGURE, figure="free_energy", ext="png"),
             caption="../report/free_energy.rst",
             category="Spectra",
             subcategory="{id}",
             labels={"spectrum": "{id}", "figure": "F vs K"},
         ),
         noise=report(
-            f"{R}/figures/{{id}}/noise.png",
+            paths.path(R, paths.FIGURE, figure="noise", ext="png"),
             caption="../report/noise.rst",
             category="Spectra",
             subcategory="{id}",
             labels={"spectrum": "{id}", "figure": "F vs noise sd"},
         ),
         positions=report(
-            f"{R}/figures/{{id}}/positions.png",
+            paths.path(R, paths.FIGURE, figure="positions", ext="png"),
             caption="../report/positions.rst",
             category="Spectra",
             subcategory="{id}",
             labels={"spectrum": "{id}", "figure": "peak positions"},
         ),
         swap=report(
-            f"{R}/figures/{{id}}/swap.png",
+            paths.path(R, paths.FIGURE, figure="swap", ext="png"),
             caption="../report/swap.rst",
             category="Spectra",
             subcategory="{id}",
             labels={"spectrum": "{id}", "figure": "swap acceptance"},
         ),
-        pdf=[f"{R}/figures/{{id}}/{name}.pdf" for name in campaign.FIGURES],
+        pdf=[paths.path(R, paths.FIGURE, figure=name, ext="pdf") for name in paths.FIGURES],
     log:
         f"{L}/figures/{{id}}.log",
     conda:
@@ -54,15 +54,15 @@ rule spectrum_figures:
 
 rule campaign_figure:
     input:
-        f"{R}/summary.tsv",
+        paths.path(R, paths.SUMMARY_TSV),
     output:
         png=report(
-            f"{R}/figures/campaign.png",
+            paths.path(R, paths.CAMPAIGN_FIGURE, ext="png"),
             caption="../report/campaign.rst",
             category="Campaign",
             labels={"figure": "overview"},
         ),
-        pdf=f"{R}/figures/campaign.pdf",
+        pdf=paths.path(R, paths.CAMPAIGN_FIGURE, ext="pdf"),
     log:
         f"{L}/figures/campaign.log",
     localrule: True

@@ -5,13 +5,13 @@ rule fit:
     wildcard_constraints:
         id=SINGLE_ID,
     input:
-        f"{R}/preprocess/{{id}}.zarr",
+        paths.path(R, paths.PREPROCESS),
     output:
-        directory(f"{R}/fits/{{id}}/K{{K}}.zarr"),
+        directory(paths.path(R, paths.FIT)),
     params:
         fit=lambda wildcards: C.fit_params(wildcards.id, int(wildcards.K)),
         # outside the output: Snakemake deletes the outputs of a failed (killed) job
-        checkpoint=f"{R}/checkpoints/{{id}}/K{{K}}.npz",
+        checkpoint=paths.path(R, paths.FIT_CHECKPOINT),
     threads: config["threads_per_fit"]
     # larger K runs longer: start it first, so the last jobs of a campaign are short ones
     priority: campaign.fit_priority

@@ -8,7 +8,7 @@ rule ingest:
     input:
         lambda wildcards: C.source(wildcards.id),
     output:
-        directory(f"{R}/ingest/{{id}}.zarr"),
+        directory(paths.path(R, paths.INGEST)),
     params:
         spec=lambda wildcards: C.ingest_params(wildcards.id),
     log:

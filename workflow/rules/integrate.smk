@@ -1,7 +1,7 @@
 # Integrate: manifest rows with the same `group` value are fitted jointly (shared parameters
 # tied as in config integration.groups) and separately; the verdict compares the free energies.
 
-from bayespec import campaign_integrate
+from bayespec.workflow import campaign_integrate
 
 try:
     GROUPS, _skipped = campaign_integrate.groups(C, config)
@@ -15,17 +15,17 @@ INTEGRATION_OUTPUTS = campaign_integrate.outputs(R, GROUPS)
 
 rule integrate:
     input:
-        lambda wildcards: [f"{R}/preprocess/{i}.zarr" for i in GROUPS[wildcards.group]],
+        lambda wildcards: [paths.path(R, paths.PREPROCESS, id=i) for i in GROUPS[wildcards.group]],
     output:
         csv=report(
-            f"{R}/integrate/{{group}}/integration.csv",
+            paths.path(R, paths.INTEGRATION, ext="csv"),
             caption="../report/integration.rst",
             category="Integration",
             subcategory="{group}",
             labels={"group": "{group}", "item": "table"},
         ),
         png=report(
-            f"{R}/integrate/{{group}}/integration.png",
+            paths.path(R, paths.INTEGRATION, ext="png"),
             caption="../report/integration_figure.rst",
             category="Integration",
             subcategory="{group}",
@@ -49,10 +49,10 @@ rule integrate:
 
 rule integration_summary:
     input:
-        expand(f"{R}/integrate/{{group}}/integration.csv", group=list(GROUPS)),
+        expand(paths.path(R, paths.INTEGRATION, ext="csv"), group=list(GROUPS)),
     output:
         report(
-            f"{R}/integration.tsv",
+            paths.path(R, paths.INTEGRATION_TSV),
             caption="../report/integration_summary.rst",
             category="Campaign",
             labels={"table": "integration"},

@@ -5,9 +5,9 @@ rule preprocess:
     wildcard_constraints:
         id=SINGLE_ID,
     input:
-        f"{R}/ingest/{{id}}.zarr",
+        paths.path(R, paths.INGEST),
     output:
-        directory(f"{R}/preprocess/{{id}}.zarr"),
+        directory(paths.path(R, paths.PREPROCESS)),
     params:
         spec=lambda wildcards: C.preprocess_params(wildcards.id),
     log:

@@ -7,9 +7,9 @@ rule select:
     input:
         stores=lambda wildcards: C.fit_stores(wildcards.id),
     output:
-        table=f"{R}/fits/{{id}}/model_selection.csv",
-        peaks=f"{R}/select/{{id}}.tsv",
-        info=f"{R}/select/{{id}}.json",
+        table=paths.path(R, paths.MODEL_SELECTION),
+        peaks=paths.path(R, paths.SELECT_PEAKS),
+        info=paths.path(R, paths.SELECT_INFO),
     log:
         f"{L}/select/{{id}}.log",
     conda:

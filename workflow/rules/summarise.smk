@@ -3,18 +3,18 @@
 
 rule summarise:
     input:
-        info=expand(f"{R}/select/{{id}}.json", id=C.ids),
-        peaks=expand(f"{R}/select/{{id}}.tsv", id=C.ids),
+        info=expand(paths.path(R, paths.SELECT_INFO), id=C.ids),
+        peaks=expand(paths.path(R, paths.SELECT_PEAKS), id=C.ids),
         # the integration groups' verdicts (integrate.smk), when there are groups
-        integration=lambda wildcards: [f"{R}/integration.tsv"] if GROUPS else [],
+        integration=lambda wildcards: [paths.path(R, paths.INTEGRATION_TSV)] if GROUPS else [],
     output:
         tsv=report(
-            f"{R}/summary.tsv",
+            paths.path(R, paths.SUMMARY_TSV),
             caption="../report/summary.rst",
             category="Campaign",
             labels={"table": "summary"},
         ),
-        parquet=f"{R}/summary.parquet",
+        parquet=paths.path(R, paths.SUMMARY_PARQUET),
     params:
         true_K=C.true_K() if C.has_true_K else None,
         groups={i: r.get("group") for i, r in C.rows.items()},

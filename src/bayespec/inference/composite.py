@@ -21,16 +21,16 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import checkpoint as checkpoint_mod
-from ..chunked import Plan, run_chunked
-from ..composite import CompositeProblem
 from ..errors import ConfigError
-from ..joint import JOINT, JointModel, build_joint, prior_energy_sd, valid_fraction
-from ..priors import Prior
-from ..result import KFit
-from ..ties import Tie
+from ..models.composite import CompositeProblem
+from ..models.priors import Prior
+from ..models.ties import Tie
+from ..sampling import checkpoint as checkpoint_mod
+from ..sampling.chunked import Plan, run_chunked
+from ..sampling.joint import JOINT, JointModel, build_joint, prior_energy_sd, valid_fraction
 from .fit import (FitSettings, ladder_for, package_versions, reported_se, resolve_backend,
                   summarise_chains)
+from .result import KFit
 
 
 class Candidate:

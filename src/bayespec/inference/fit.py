@@ -15,22 +15,23 @@ import numpy as np
 
 import logging
 
-from .. import __version__, batched
-from .. import checkpoint as checkpoint_mod
-from ..chunked import Plan, run_chunked
-from ..errors import ConfigError
+from .. import __version__
 from ..config import DEFAULTS, FitConfig
+from ..errors import ConfigError
+from ..models.likelihood import poisson_constant, poisson_energy, prior_valid_fraction
+from ..models.model import Problem, build_problem, noise_guess
+from ..sampling import batched
+from ..sampling import checkpoint as checkpoint_mod
+from ..sampling.chunked import Plan, run_chunked
+from ..sampling.sampler import (FIRST_STEP_OVERLAP, PRIOR_DRAWS, ChainOutput, geometric_ladder,
+                                run_many)
+from ..sampling.seeds import prior_curves_seq
 from .freeenergy import free_energy, model_probabilities, refine_minimum, stepping_stone_se
-from ..likelihood import poisson_constant, poisson_energy, prior_valid_fraction
-from ..model import Problem, build_problem, noise_guess
-from ..result import KFit, Ladder
-from ..sampler import ChainOutput, geometric_ladder, run_many
+from .result import KFit, Ladder
 
 log = logging.getLogger("bayespec")
 _S = DEFAULTS["sampler"]
 MIN_SWAP_ACCEPTANCE = 0.05  # below this a neighbour pair barely exchanges: warn
-PRIOR_DRAWS = 400  # prior draws used to size the bottom of the ladder
-FIRST_STEP_OVERLAP = 2.0  # largest beta_2 * sd_prior(n E) accepted without extending
 NOISE_TOP_FACTOR = 25.0  # estimate mode: ladder top at 25 / s0^2, i.e. noise down to s0 / 5
 
 
@@ -92,7 +93,7 @@ def _prior_curves(problem: Problem, seed: int, draws: int) -> np.ndarray:
     hit = _CURVE_CACHE.get(key)
     if hit is not None:
         return hit
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(problem.K, 2 ** 20)))
+    rng = np.random.default_rng(prior_curves_seq(seed, problem.K))
     theta = np.stack([p.sample(rng, draws) for p in problem.priors], axis=-1)
     f = dataclasses.replace(problem, offset=None).curve(theta)
     f.setflags(write=False)

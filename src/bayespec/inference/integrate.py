@@ -31,16 +31,17 @@ import pandas as pd
 
 from ..config import (FitConfig, SamplerConfig, _check_keys, _Loader, _section, parse_fit_config)
 from ..errors import ConfigError, PriorError
+from ..ids import ID_PATTERN, is_entry
+from ..io.readers import OPTIONS
+from ..io.spectrum import Spectrum, describe_source, read_spectrum
+from ..models.model import build_problem
+from ..models.priors import Prior, parse_prior
+from ..models.ties import Tie, parse_tie
+from ..sampling.joint import JointModel, build_joint, joint_ladder, run_joint_many, valid_fraction
+from ..sampling.seeds import dataset_seed
 from .fit import FitSettings, fit_problems, fixed_nan, package_versions
 from .freeenergy import free_energy, model_probabilities, stepping_stone_se
-from ..ids import ID_PATTERN, is_entry
-from ..io import Spectrum, describe_source, read_spectrum
-from ..joint import JointModel, build_joint, joint_ladder, run_joint_many, valid_fraction
-from ..model import build_problem
-from ..priors import Prior, parse_prior
-from ..readers import OPTIONS
-from ..result import KFit
-from ..ties import Tie, parse_tie
+from .result import KFit
 
 _TOP = ("datasets", "ties", "offsets", "sampler")
 _DS_KEYS = ("data", "read", "model", "priors", "noise")
@@ -57,7 +58,7 @@ class DataSetConfig:
     fit: FitConfig
     spectrum: Spectrum | None = None
     #: reader options of ``data``: ``format`` and that format's options (e.g. ``index`` of a
-    #: NeXus stack row; bayespec.readers.OPTIONS), as the manifest columns of a campaign
+    #: NeXus stack row; bayespec.io.readers.OPTIONS), as the manifest columns of a campaign
     read: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -195,7 +196,7 @@ def dataset_settings(cfg: GroupConfig, m: int) -> FitSettings:
     """Sampler settings of data set m's separate fit: the group sampler, its own noise, and a
     seed derived from (seed, m) so that data sets never share a random stream."""
     sp, nz = cfg.sampler, cfg.datasets[m].fit.noise
-    seed = int(np.random.SeedSequence([sp.seed, m]).generate_state(1)[0])
+    seed = dataset_seed(sp.seed, m)
     return FitSettings(replicas=sp.replicas, ratio=sp.ratio, burn_in=sp.burn_in,
                        sweeps=sp.sweeps, chains=sp.chains, seed=seed, thin=sp.thin,
                        threads=sp.threads, extend=sp.extend, backend=sp.backend,
@@ -296,9 +297,9 @@ def _run_joint_chunked(model: JointModel, betas: np.ndarray, s: SamplerConfig,
     """The joint chains through the chunked driver (target_se, checkpoints, SIGTERM)."""
     import os
 
-    from .. import checkpoint as checkpoint_mod
-    from ..chunked import Plan, run_chunked
-    from ..joint import JOINT
+    from ..sampling import checkpoint as checkpoint_mod
+    from ..sampling.chunked import Plan, run_chunked
+    from ..sampling.joint import JOINT
 
     plan = Plan(burn_in=s.burn_in, sweeps=s.sweeps, thin=s.thin, chains=s.chains, seed=s.seed,
                 threads=s.threads or os.cpu_count() or 1, target_se=s.target_se,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .freeenergy import model_probabilities
-from ..result import KFit
+from .result import KFit
 
 COLUMNS = ["K", "free_energy", "free_energy_se", "noise_sd", "probability"]
 

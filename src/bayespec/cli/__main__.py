@@ -1,0 +1,7 @@
+"""``python -m bayespec.cli``: the ``bayespec`` command."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())

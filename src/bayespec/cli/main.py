@@ -1,0 +1,183 @@
+"""Command line: `bayespec fit DATA --config FIT.yaml --out DIR`, `bayespec summary DIR`,
+`bayespec plot DIR` and `bayespec integrate GROUP.yaml --out DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BayespecError, FitInterrupted
+
+EXIT_RESUMABLE = 75  # EX_TEMPFAIL: interrupted with a checkpoint written; rerun to resume
+
+
+def _column(value: str | None) -> str | int | None:
+    """A column given on the command line: a 1-based number, else a header name."""
+    return int(value) if value is not None and value.isdigit() else value
+
+
+def _cmd_fit(a: argparse.Namespace) -> int:
+    from ..api import begin_fit, end_fit, reporter
+    from ..config import load_fit_config, parse_fit_config, with_overrides
+    from ..inference.runner import fit_to_dir
+
+    cfg = load_fit_config(a.config) if a.config else parse_fit_config(None, "<defaults>")
+    over = {}
+    if a.peaks is not None:
+        over["model"] = {"K": a.peaks}
+    samp = {k: v for k, v in (("seed", a.seed), ("threads", a.threads)) if v is not None}
+    if samp:
+        over["sampler"] = samp
+    if over:
+        cfg = with_overrides(cfg, **over)
+    read_options = {"format": a.format, "index": a.index, "nxdata": a.nxdata, "mu": a.mu,
+                    "x_col": _column(a.x_col), "y_col": _column(a.y_col),
+                    "sd_col": _column(a.sd_col)}
+    rep = reporter(a.progress)
+    begin_fit(rep, cfg)
+    table, warnings = fit_to_dir(a.data, cfg, a.out, checkpoint_dir=a.checkpoint,
+                                 read_options=read_options, progress=rep)
+    end_fit(rep, table)
+    for w in warnings:
+        print(f"bayespec: warning: {w}", file=sys.stderr)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    best = table.loc[table["probability"].idxmax()]
+    print(f"selected K = {int(best.K)} (p = {best.probability:.3f}), noise sd = "
+          f"{best.noise_sd:.4g}; stores and model_selection.csv in {a.out}")
+    return 0
+
+
+def _cmd_summary(a: argparse.Namespace) -> int:
+    from ..inference.selection import pick
+    from ..inference.runner import SELECTION_FILE
+    from ..io.store import read_fit
+    from ..inference.summary import component_table, peak_table
+
+    d = Path(a.dir)
+    sel_path = d / SELECTION_FILE
+    if not sel_path.is_file():
+        raise BayespecError(f"{sel_path}: not found; run `bayespec fit DATA --out {d}` first")
+    sel = pd.read_csv(sel_path)
+    try:
+        i, label = pick(sel, a.K)
+    except ValueError as e:
+        raise BayespecError(f"{sel_path}: {e}") from None
+    tree = read_fit(d / f"K{label}.zarr")
+    print(sel.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    r = sel.iloc[i]
+    what = f"K = {label}" if "components" not in tree.attrs else \
+        f"candidate {label} (K = {int(r.K)})"
+    print(f"\nselected {what}  p(K|D) = {r.probability:.3f}  F = {r.free_energy:.3f} "
+          f"+- {r.free_energy_se:.3f}  noise sd = {r.noise_sd:.4g}"
+          f"{' (estimated)' if bool(tree.attrs['noise_estimated']) else ' (given)'}")
+    lp = np.asarray(tree["sample_stats"]["lp"])
+    post = tree["posterior"].to_dataset()
+    if "components" in tree.attrs:
+        comps = {c["name"]: c for c in json.loads(tree.attrs["components"])}
+        tab = component_table(post, lp, comps)
+    else:
+        tab = peak_table(post, lp, str(tree.attrs["shape"]))
+    print("\nposterior (peaks ordered by center; 95 % credible interval q2.5..q97.5):")
+    print(tab.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
+    return 0
+
+
+def _cmd_plot(a: argparse.Namespace) -> int:
+    from ..plots.spectrum import write_figures
+
+    paths = write_figures(a.dir, out=a.out, K=a.K)
+    print(f"wrote {len(paths)} files to {Path(paths[0]).parent if paths else a.dir}")
+    return 0
+
+
+def _cmd_integrate(a: argparse.Namespace) -> int:
+    from ..api import integrate
+
+    res = integrate(a.group, progress=a.progress, checkpoint=a.checkpoint)
+    path = res.write(a.out)
+    for r in res.separate.values():
+        for w in r.warnings:
+            print(f"bayespec: warning: {w}", file=sys.stderr)
+    print(res.table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"verdict: {res.verdict}; stores, figure and {path.name} in {a.out}")
+    return 0
+
+
+def _progress_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress lines on stderr (default: on when stderr is a terminal)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bayespec", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fit", help="fit one spectrum at every K; write stores and model_selection.csv")
+    f.add_argument("data", help="spectrum file: CSV or whitespace text (x, y and optional sd), "
+                                "diffraction .xy/.xye/.chi, XAS .xdi or NeXus .nxs/.h5")
+    r = f.add_argument_group("reading the file (as the manifest columns of a campaign)")
+    r.add_argument("--format", help="xy, columns, diffraction, xdi or nexus (default: by the "
+                                    "file's extension)")
+    r.add_argument("--index", type=int, help="NeXus stack (2-D signal): the row to fit, from 0")
+    r.add_argument("--nxdata", help="NeXus: path of the NXdata group (default: the file's "
+                                    "default plot)")
+    r.add_argument("--mu", help="XDI: the mu column, or transmission / fluorescence")
+    r.add_argument("--x-col", help="format columns: x column, header name or 1-based number")
+    r.add_argument("--y-col", help="format columns: y column")
+    r.add_argument("--sd-col", help="format columns: sd column (optional)")
+    f.add_argument("--config", help="FIT.yaml (model, priors, noise, sampler); defaults if omitted")
+    f.add_argument("--out", required=True, help="output directory")
+    f.add_argument("--peaks", help="K values, e.g. 1-6 or 1,2,3 (overrides model.K)")
+    f.add_argument("--seed", type=int, help="overrides sampler.seed")
+    f.add_argument("--threads", type=int, help="overrides sampler.threads")
+    f.add_argument("--checkpoint", metavar="DIR",
+                   help="checkpoint the sampler state in DIR every sampler.checkpoint_every "
+                        "seconds and on SIGTERM (then exit with status 75); rerunning the same "
+                        "command resumes, with bit-for-bit the numbers of an uninterrupted run")
+    _progress_flag(f)
+    f.set_defaults(func=_cmd_fit)
+    s = sub.add_parser("summary", help="print the selected K and its peak table")
+    s.add_argument("dir", help="a directory written by `bayespec fit`")
+    s.add_argument("--K", help="show this K (or composite candidate, e.g. 1-2) instead of "
+                                "the selected one")
+    s.set_defaults(func=_cmd_summary)
+    g = sub.add_parser("plot", help="write the figures (PNG and PDF) of a `bayespec fit` directory")
+    g.add_argument("dir", help="a directory written by `bayespec fit`")
+    g.add_argument("--K", help="fit and positions figures for this K or composite candidate "
+                                "(default: selected)")
+    g.add_argument("--out", help="output folder (default DIR/figures)")
+    g.set_defaults(func=_cmd_plot)
+    i = sub.add_parser("integrate", help="fit a group of data sets jointly (shared parameters) "
+                                         "and separately; write integration.csv")
+    i.add_argument("group", help="GROUP.yaml: datasets, ties, offsets, sampler")
+    i.add_argument("--out", required=True, help="output directory")
+    i.add_argument("--checkpoint", metavar="DIR",
+                   help="checkpoint every fit of the group in DIR (as bayespec fit "
+                        "--checkpoint); rerunning the same command resumes")
+    _progress_flag(i)
+    i.set_defaults(func=_cmd_integrate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BayespecError as e:
+        print(f"bayespec: error: {e}", file=sys.stderr)
+        return 2
+    except FitInterrupted as e:
+        print(f"bayespec: stopped: {e}", file=sys.stderr)
+        return EXIT_RESUMABLE
+    except KeyboardInterrupt:
+        print("bayespec: interrupted; completed stores are intact, partial ones were not kept",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""A K-peak model bound to one spectrum: parameter layout, priors (given or defaulted), weights."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .likelihood import LIKELIHOODS, check_counts
+from .priors import Prior, parse_prior
+from .shapes import BACKGROUNDS, SHAPES, Background, Shape, uniform_step
+
+PEAK_KINDS = ("amplitude", "center", "width")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything the kernel needs for one (spectrum, K).
+
+    x, y: (n,) axis and data; w: (n,) relative weights 1/sd_i^2 (ones without an sd column);
+    h: uniform step of x or 0. priors: (P,) one per packed parameter, in kernel layout.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    h: float
+    K: int
+    shape: Shape
+    background: Background
+    nb: int
+    priors: tuple[Prior, ...]
+    param_names: tuple[str, ...]
+    likelihood: str = "gaussian"  # gaussian | poisson (y are then raw counts)
+    offset: np.ndarray | None = None  # (n,) fixed part of the mean (e.g. a Shirley curve)
+
+    @property
+    def y_fit(self) -> np.ndarray:
+        """The data the sampled part of the model is fitted to: y minus the fixed offset."""
+        return self.y if self.offset is None else np.ascontiguousarray(self.y - self.offset)
+
+    @property
+    def stride(self) -> int:
+        return 3 + len(self.shape.extra)
+
+    @property
+    def n(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def sum_log_w(self) -> float:
+        return float(np.sum(np.log(self.w)))
+
+    @property
+    def peak_vars(self) -> tuple[str, ...]:
+        return PEAK_KINDS + self.shape.extra
+
+    def curve(self, theta: np.ndarray) -> np.ndarray:
+        """Model f(x; theta) for natural-space draws theta (..., P) -> (..., n)."""
+        theta = np.asarray(theta, dtype=float)
+        flat = theta.reshape(int(np.prod(theta.shape[:-1])), theta.shape[-1])
+        out = np.zeros((flat.shape[0], self.n))
+        g = np.zeros(self.n)
+        bgc = np.zeros(self.n)
+        st = self.stride
+        for d, t in enumerate(flat):
+            for k in range(self.K):
+                o = k * st
+                g[:] = 0.0
+                lo, hi = self.shape.profile(self.x, self.h, t[o + 1], t[o + 2], t[o + 3:o + st], g)
+                out[d, lo:hi] += t[o] * g[lo:hi]
+            if self.nb:
+                self.background.evaluate(self.x, np.ascontiguousarray(t[self.K * st:]), bgc)
+                out[d] += bgc
+        if self.offset is not None:
+            out += self.offset
+        return out.reshape(theta.shape[:-1] + (self.n,))
+
+    def components(self, theta: np.ndarray) -> np.ndarray:
+        """Each peak's contribution (K, n) and the background as the last row: (K + 1, n)."""
+        st = self.stride
+        out = np.zeros((self.K + 1, self.n))
+        g = np.zeros(self.n)
+        for k in range(self.K):
+            o = k * st
+            g[:] = 0.0
+            lo, hi = self.shape.profile(self.x, self.h, theta[o + 1], theta[o + 2],
+                                        np.ascontiguousarray(theta[o + 3:o + st]), g)
+            out[k, lo:hi] = theta[o] * g[lo:hi]
+        if self.nb:
+            self.background.evaluate(self.x, np.ascontiguousarray(theta[self.K * st:]), out[-1])
+        if self.offset is not None:
+            out[-1] += self.offset
+        return out
+
+
+def default_priors(x: np.ndarray, y: np.ndarray, shape: str, bg: str, nb: int) -> dict:
+    """Weakly informative, proper priors scaled to the data (used for absent keys).
+
+    Centers uniform over the axis; heights uniform up to twice the data's span; widths
+    log-normal between two sampling steps and a quarter of the axis (+-2 sigma), since a peak
+    narrower than the sampling cannot be resolved and spikes on single points would otherwise
+    be a mode of their own; background coefficients normal, each term reaching about twice the
+    data's magnitude over the axis.
+    """
+    span = float(x[-1] - x[0])
+    step = float(np.median(np.diff(x)))
+    yspan = float(np.max(y) - np.min(y)) or 1.0
+    ymag = float(np.max(np.abs(y))) or 1.0
+    xmag = float(np.max(np.abs(x))) or 1.0
+    lo, hi = 2 * step, span / 4
+    if shape == "gaussian_nagata":  # width is a precision 1/sd^2
+        lo, hi = 1.0 / hi ** 2, 1.0 / lo ** 2
+    width = {"dist": "lognormal", "mu": 0.5 * math.log(lo * hi), "sigma": math.log(hi / lo) / 4}
+    out = {
+        "amplitude": {"dist": "uniform", "low": 0.0, "high": 2 * yspan},
+        "center": {"dist": "uniform", "low": float(x[0]), "high": float(x[-1])},
+        "width": width,
+        "eta": {"dist": "uniform", "low": 0.0, "high": 1.0},
+        "asym": {"dist": "uniform", "low": -1.0, "high": 1.0},
+    }
+    if bg == "exponential":
+        out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 2 * ymag},
+                             {"dist": "uniform", "low": 0.0, "high": 10.0 / span}]
+    else:
+        out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 2 * ymag / xmag ** j}
+                             for j in range(nb)]
+    return out
+
+
+_REQUIRED = {"splitting": "{dist: fixed, value: 3.67} (signed: partner at center + splitting)",
+             "ratio": "{dist: fixed, value: 0.75} or {dist: uniform, low: 0.6, high: 0.9}"}
+_POSITIVE_EXTRA = {"ratio"}
+
+
+def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: str, K: int,
+                  background: str, degree: int | None, priors: dict, source: str = "",
+                  likelihood: str = "gaussian", shirley: bool = False,
+                  prior_key: str = "priors") -> Problem:
+    """Bind a model to data. ``priors`` maps kind -> Prior or list[Prior] (absent: defaults).
+
+    ``likelihood`` poisson needs raw counts in y and no sd column; ``shirley`` adds the data's
+    iterative Shirley background as a fixed offset to the model mean (the sampled background
+    then models what the Shirley step leaves). ``prior_key`` names the priors block in
+    messages (``priors.bulk`` for a component of a composite model)."""
+    if shape not in SHAPES:
+        raise ConfigError(f"model.shape: unknown shape {shape!r}; choose one of {sorted(SHAPES)}")
+    if background not in BACKGROUNDS:
+        raise ConfigError(f"model.background.kind: unknown {background!r}; "
+                          f"choose one of {sorted(BACKGROUNDS)}")
+    shp, bgd = SHAPES[shape], BACKGROUNDS[background]
+    if likelihood not in LIKELIHOODS:
+        raise ConfigError(f"model.likelihood: unknown {likelihood!r}; choose one of "
+                          f"{', '.join(LIKELIHOODS)}")
+    if likelihood == "poisson":
+        if sd is not None:
+            raise ConfigError(f"{source or 'data'}: the file has an sd column but "
+                              f"model.likelihood is poisson (the variance of a count is its "
+                              f"mean); drop the column or use likelihood gaussian")
+        check_counts(y, source, x=x)
+    offset = None
+    if shirley:
+        from .shirley import shirley_background
+
+        try:
+            offset = np.ascontiguousarray(shirley_background(np.asarray(x, float),
+                                                             np.asarray(y, float)))
+        except DataError as e:
+            raise DataError(f"{source or 'data'}: {e}") from None
+    nb = bgd.ncoef(degree)
+    yb = y if offset is None else y - offset
+    defaults = default_priors(x, yb, shape, background, nb)
+    if likelihood == "poisson" and nb:
+        # counts: a level with positive support, so most prior draws are valid Poisson means
+        top = 2.0 * (float(np.max(np.abs(yb))) or 1.0)
+        defaults["background"][0] = {"dist": "uniform", "low": 0.0, "high": top}
+    peak_priors = []
+    for kind in PEAK_KINDS + shp.extra:
+        p = priors.get(kind)
+        if p is None and kind in _REQUIRED:
+            raise ConfigError(f"{prior_key}.{kind}: required by shape {shape} (physics, not "
+                              f"the data, sets it); give e.g. {_REQUIRED[kind]}")
+        if p is None:
+            p = parse_prior(defaults[kind], f"{prior_key}.{kind} (default)",
+                            positive=kind not in ("center", "asym"))
+        if kind in _POSITIVE_EXTRA and not p.positive:
+            raise ConfigError(f"{prior_key}.{kind}: must have positive support (an area ratio); "
+                              f"use e.g. {{dist: uniform, low: 0.5, high: 1}}")
+        if kind == "eta" and not (p.support[0] >= 0 and p.support[1] <= 1):
+            raise ConfigError(f"{prior_key}.eta: the pseudo-Voigt fraction lives in [0, 1]; "
+                              "use e.g. {dist: uniform, low: 0, high: 1}")
+        peak_priors.append(p)
+    bp = priors.get("background")
+    if bp is None:
+        bp = [parse_prior(s, f"{prior_key}.background[{j}] (default)")
+              for j, s in enumerate(defaults["background"])]
+    elif isinstance(bp, Prior):
+        bp = [bp] * nb
+    if len(bp) != nb:
+        raise ConfigError(f"{prior_key}.background: {len(bp)} priors given but the "
+                          f"{background} "
+                          f"background has {nb} coefficients; give one prior or {nb}")
+    names, plist = [], []
+    for k in range(K):
+        for kind, p in zip(PEAK_KINDS + shp.extra, peak_priors):
+            names.append(f"{kind}[{k}]")
+            plist.append(p)
+    coef_names = bgd.coef_names(nb)
+    for j in range(nb):
+        names.append(f"background[{coef_names[j]}]")
+        plist.append(bp[j])
+    n = x.shape[0]
+    if n <= len(plist):
+        raise DataError(f"{source or 'data'}: {n} points but the K={K} model has {len(plist)} "
+                        f"parameters; need more points than parameters (reduce K or simplify "
+                        f"the background)")
+    w = np.ones(n) if sd is None else 1.0 / np.asarray(sd, dtype=float) ** 2
+    return Problem(np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float),
+                   w, uniform_step(np.asarray(x, dtype=float)), K, shp, bgd, nb, tuple(plist),
+                   tuple(names), likelihood, offset)
+
+
+def noise_guess(y: np.ndarray, w: np.ndarray) -> float:
+    """Rough noise sd from second differences (robust MAD); sets the top of the noise ladder."""
+    d = np.diff(y * np.sqrt(w), 2) if len(y) > 3 else np.diff(y)
+    mad = float(np.median(np.abs(d - np.median(d))))
+    s = mad / 0.6745 / math.sqrt(6.0)
+    return s if s > 0 else float(np.std(y)) or 1.0

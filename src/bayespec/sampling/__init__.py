@@ -1,0 +1,3 @@
+"""Exchange Monte Carlo: the Numba kernels (single spectrum and joint), the chain backend
+interface, the chunked driver with checkpoints, the batched array backends, the random streams
+and their seeds (:mod:`.seeds`)."""

@@ -1,0 +1,322 @@
+"""Numba exchange Monte Carlo kernel for a joint model over several data sets (integration).
+
+The data sets are concatenated: x, y, w (N,) with data set m on [seg[m], seg[m+1]). The joint
+weights w already contain each data set's noise precision b_m (times its sd-column weights),
+so the tempered target is exp(-beta * sum_i w_i r_i^2 / 2) phi(theta) with beta in [0, 1].
+
+Two parameter vectors: the *free* parameters th (P,) that are sampled (each with a prior, log
+space for positive supports), and the *local* parameters loc (Q,) that each data set's model
+reads, in the kernel layout of model.Problem (per peak: amplitude, center, width, extras; then
+the background coefficients), data set after data set. Each local slot q is an affine function
+of the free ones: loc[q] = a[q] * th[src[q]] + c[q] + g[q] * th[off[q]] (off[q] = -1: none).
+
+A *unit* is one peak or one background of one data set: its contribution is amp * prof (peaks,
+unit-height profile cached per replica) or prof (background, amp = 1). A move of free
+parameter p changes the units listed in dep_units[dep_ptr[p]:dep_ptr[p+1]] (possibly in
+several data sets); only their windows of the residual are touched, and a move that changes
+only amplitudes needs no profile evaluation. Centers of every data set are kept strictly
+increasing (proposals breaking the order are rejected): peak indices in ties count peaks in
+order of position.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..models.shapes import background_any, profile_any
+from .kernel import (ADAPT_WINDOW, RECOMPUTE_EVERY, _lp_sampled, _pois_term, adapt_steps,
+                     record_sweep, swap_neighbours)
+from .rng import fill_normal, uniform
+
+
+@njit(cache=True)
+def _locals(th, src, a, c, off, g, out):
+    for q in range(src.shape[0]):
+        v = a[q] * th[src[q]] + c[q]
+        if off[q] >= 0:
+            v += g[q] * th[off[q]]
+        out[q] = v
+
+
+@njit(cache=True)
+def _unit_profile(u, loc, x, hs, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
+                  unit_isbg, out):
+    """Write unit u's unit-height profile (or background curve) into out[seg]; return the
+    global window (lo, hi) outside which it is zero."""
+    m = unit_ds[u]
+    s0, s1 = seg[m], seg[m + 1]
+    b = unit_base[u]
+    k = unit_npar[u]
+    if unit_isbg[u]:
+        background_any(ds_bg[m], x[s0:s1], loc[b:b + k], out[s0:s1])
+        return s0, s1
+    lo, hi = profile_any(unit_shape[u], x[s0:s1], hs[m], loc[b + 1], loc[b + 2],
+                         loc[b + 3:b + k], out[s0:s1])
+    return s0 + lo, s0 + hi
+
+
+@njit(cache=True)
+def _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar, unit_isbg,
+                pois, counts, loc, prof, lo, hi, r):
+    """Recompute one replica's profiles and residual from loc; return 2 E: sum w r^2 over the
+    Gaussian points plus twice the Poisson deviance of the mean counts - r over the points of
+    Poisson data sets (+inf where that mean is invalid)."""
+    N = x.shape[0]
+    for i in range(N):
+        r[i] = y[i]
+    for u in range(unit_ds.shape[0]):
+        for i in range(N):
+            prof[u, i] = 0.0
+        a0, b0 = _unit_profile(u, loc, x, hs, seg, unit_shape, ds_bg, unit_ds, unit_base,
+                               unit_npar, unit_isbg, prof[u])
+        lo[u] = a0
+        hi[u] = b0
+        amp = 1.0 if unit_isbg[u] else loc[unit_base[u]]
+        for i in range(a0, b0):
+            r[i] -= amp * prof[u, i]
+    ss = 0.0
+    pe = 0.0
+    for i in range(N):
+        if pois[i]:
+            pe += _pois_term(counts[i] - r[i], counts[i])
+        else:
+            ss += w[i] * r[i] * r[i]
+    return ss + 2.0 * pe
+
+
+@njit(cache=True, inline="always")
+def _ordered(lq, grp_ptr, grp_slot, g):
+    """Whether the centers of order group g (local slots grp_slot[grp_ptr[g]:grp_ptr[g+1]])
+    are strictly increasing."""
+    for j in range(grp_ptr[g] + 1, grp_ptr[g + 1]):
+        if not lq[grp_slot[j]] > lq[grp_slot[j - 1]]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
+                    unit_isbg, src, a, c, off, g, dep_ptr, dep_units, unit_grp, grp_ptr,
+                    grp_slot, pois, counts, codes, pp, logsp, betas, u, step, step_max, n_burn, n_sweeps,
+                    thin, state, start, stop, who, acc_win, pause, out_ne, out_theta, out_acc,
+                    out_swap):
+    """Run sweeps [start, stop) of one exchange MC chain of the joint model (see the module
+    docstring for the layout); return the next sweep index.
+
+    unit_shape (U,): each peak unit's shape code (a data set's components may differ).
+    unit_grp (U,): each peak unit's order group, whose centers (local slots
+    grp_slot[grp_ptr[g]:grp_ptr[g+1]], in peak order) are kept strictly increasing: one group
+    per data set, or per component of a composite model.
+    pois: bool (N,) points of Poisson data sets, whose energy is the deviance of the mean
+    counts - r (counts (N,): the raw counts there; y is counts minus any fixed offset), as in
+    kernel.py; the other points' energy is w r^2 / 2.
+    The chain's state (u, step (L, P), state uint64[4], who (L,), acc_win (L, P)), the
+    pause flag, the resume rule (stop at a multiple of RECOMPUTE_EVERY or the last sweep) and
+    the outputs are those of kernel.run_chain: out_ne (L, n_sweeps) energy n E at each rung;
+    out_theta (L, n_sweeps // thin, P) natural-space free parameters; out_acc (L, P); out_swap
+    (L-1,). Parameters with step 0 (fixed priors) are never proposed.
+    """
+    N = x.shape[0]
+    L, P = u.shape
+    U = unit_ds.shape[0]
+    Q = src.shape[0]
+    has_pois = False
+    for i in range(N):
+        if pois[i]:
+            has_pois = True
+    th = np.empty((L, P))
+    lp = np.empty((L, P))
+    loc = np.empty((L, Q))
+    for s in range(L):
+        for p in range(P):
+            th[s, p] = math.exp(u[s, p]) if logsp[p] else u[s, p]
+            lp[s, p] = _lp_sampled(codes[p], pp[p], u[s, p], logsp[p])
+        _locals(th[s], src, a, c, off, g, loc[s])
+    prof = np.zeros((L, max(U, 1), N))
+    lo = np.zeros((L, max(U, 1)), dtype=np.int64)
+    hi = np.zeros((L, max(U, 1)), dtype=np.int64)
+    r = np.empty((L, N))
+    ss = np.empty(L)
+    maxdep = 1
+    for p in range(P):
+        maxdep = max(maxdep, dep_ptr[p + 1] - dep_ptr[p])
+    newp = np.zeros((maxdep, N))  # new profiles of the affected units
+    nlo = np.zeros(maxdep, dtype=np.int64)
+    nhi = np.zeros(maxdep, dtype=np.int64)
+    ulo = np.zeros(maxdep, dtype=np.int64)  # union of old and new window per affected unit
+    uhi = np.zeros(maxdep, dtype=np.int64)
+    recomp = np.zeros(maxdep, dtype=np.bool_)
+    d = np.zeros(N)  # change of the model curve f on the touched ranges
+    mark = np.zeros(N, dtype=np.int64)  # points already summed for this proposal
+    stamp = 0
+    lq = np.empty(Q)
+    thp = np.empty(P)
+    z = np.empty(P)
+    for s in range(L):
+        ss[s] = _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
+                            unit_isbg, pois, counts, loc[s], prof[s], lo[s], hi[s], r[s])
+    for sweep in range(start, stop):
+        sampling = sweep >= n_burn
+        for l in range(L):
+            s = who[l]
+            beta = betas[l]
+            fill_normal(state, z, P)
+            for p in range(P):
+                if step[l, p] == 0.0:
+                    continue  # fixed prior: never moves (an always-accepted null move before)
+                unew = u[s, p] + step[l, p] * z[p]
+                lpn = _lp_sampled(codes[p], pp[p], unew, logsp[p])
+                if lpn == -np.inf:
+                    continue
+                tn = math.exp(unew) if logsp[p] else unew
+                d0, d1 = dep_ptr[p], dep_ptr[p + 1]
+                dss = 0.0
+                ok = True
+                if d1 > d0:
+                    for q in range(P):
+                        thp[q] = th[s, q]
+                    thp[p] = tn
+                    for q in range(Q):
+                        lq[q] = loc[s, q]
+                    # new local values of the affected units
+                    for t in range(d0, d1):
+                        uu = dep_units[t]
+                        b = unit_base[uu]
+                        for q in range(b, b + unit_npar[uu]):
+                            v = a[q] * thp[src[q]] + c[q]
+                            if off[q] >= 0:
+                                v += g[q] * thp[off[q]]
+                            lq[q] = v
+                    for t in range(d0, d1):
+                        uu = dep_units[t]
+                        if not unit_isbg[uu] and not _ordered(lq, grp_ptr, grp_slot,
+                                                              unit_grp[uu]):
+                            ok = False
+                            break
+                    if not ok:
+                        continue
+                    for t in range(d0, d1):
+                        i = t - d0
+                        uu = dep_units[t]
+                        b = unit_base[uu]
+                        rc = bool(unit_isbg[uu])
+                        if not rc:
+                            for q in range(b + 1, b + unit_npar[uu]):
+                                if lq[q] != loc[s, q]:
+                                    rc = True
+                        recomp[i] = rc
+                        if rc:
+                            m = unit_ds[uu]
+                            s0, s1 = seg[m], seg[m + 1]
+                            a1, b1 = _unit_profile(uu, lq, x, hs, seg, unit_shape, ds_bg,
+                                                   unit_ds, unit_base, unit_npar, unit_isbg,
+                                                   newp[i])
+                            a0, b0 = lo[s, uu], hi[s, uu]
+                            if a0 >= b0:
+                                x0, x1 = a1, b1
+                            elif a1 >= b1:
+                                x0, x1 = a0, b0
+                            else:
+                                x0, x1 = min(a0, a1), max(b0, b1)
+                            for k in range(x0, min(a1, x1)):
+                                newp[i, k] = 0.0
+                            for k in range(max(b1, x0), x1):
+                                newp[i, k] = 0.0
+                            nlo[i], nhi[i] = a1, b1
+                            ulo[i], uhi[i] = x0, x1
+                        else:
+                            ulo[i], uhi[i] = lo[s, uu], hi[s, uu]
+                    # d = f_new - f_old on the union ranges (zeroed first: units may overlap)
+                    for t in range(d0, d1):
+                        i = t - d0
+                        for k in range(ulo[i], uhi[i]):
+                            d[k] = 0.0
+                    for t in range(d0, d1):
+                        i = t - d0
+                        uu = dep_units[t]
+                        if unit_isbg[uu]:
+                            for k in range(ulo[i], uhi[i]):
+                                d[k] += newp[i, k] - prof[s, uu, k]
+                        else:
+                            an = lq[unit_base[uu]]
+                            ao = loc[s, unit_base[uu]]
+                            if recomp[i]:
+                                for k in range(ulo[i], uhi[i]):
+                                    d[k] += an * newp[i, k] - ao * prof[s, uu, k]
+                            else:
+                                for k in range(ulo[i], uhi[i]):
+                                    d[k] += (an - ao) * prof[s, uu, k]
+                    # sum w (r - d)^2 - sum w r^2 over the touched points, each counted once
+                    stamp += 1
+                    for t in range(d0, d1):
+                        i = t - d0
+                        for k in range(ulo[i], uhi[i]):
+                            if mark[k] != stamp:
+                                mark[k] = stamp
+                                if has_pois and pois[k]:
+                                    # 2 dE of the Poisson mean f = counts - r -> f + d
+                                    dk = d[k]
+                                    if dk == 0.0:
+                                        continue
+                                    f0 = counts[k] - r[s, k]
+                                    if counts[k] > 0.0:
+                                        if f0 + dk <= 0.0:
+                                            dss = np.inf
+                                            break
+                                        dss += 2.0 * (dk - counts[k] * math.log1p(dk / f0))
+                                    else:
+                                        if f0 + dk < 0.0:
+                                            dss = np.inf
+                                            break
+                                        dss += 2.0 * dk
+                                else:
+                                    dss += w[k] * d[k] * (d[k] - 2.0 * r[s, k])
+                        if dss == np.inf:
+                            break
+                if dss == np.inf:
+                    continue  # zero likelihood (invalid Poisson mean): rejected at every rung
+                log_ratio = -0.5 * beta * dss + (lpn - lp[s, p])
+                if log_ratio >= 0.0 or uniform(state) < math.exp(log_ratio):
+                    if d1 > d0:
+                        # apply d to r once per point (d is zeroed as it is used)
+                        for t in range(d0, d1):
+                            i = t - d0
+                            for k in range(ulo[i], uhi[i]):
+                                r[s, k] -= d[k]
+                                d[k] = 0.0
+                        for t in range(d0, d1):
+                            i = t - d0
+                            uu = dep_units[t]
+                            if recomp[i]:
+                                for k in range(ulo[i], uhi[i]):
+                                    prof[s, uu, k] = newp[i, k]
+                                lo[s, uu] = nlo[i]
+                                hi[s, uu] = nhi[i]
+                            b = unit_base[uu]
+                            for q in range(b, b + unit_npar[uu]):
+                                loc[s, q] = lq[q]
+                    u[s, p] = unew
+                    th[s, p] = tn
+                    lp[s, p] = lpn
+                    ss[s] += dss
+                    acc_win[l, p] += 1
+                    if sampling:
+                        out_acc[l, p] += 1
+        swap_neighbours(betas, ss, who, state, out_swap, sampling)
+        if (sweep + 1) % RECOMPUTE_EVERY == 0:
+            for s in range(L):
+                _locals(th[s], src, a, c, off, g, loc[s])
+                ss[s] = _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base,
+                                    unit_npar, unit_isbg, pois, counts, loc[s], prof[s], lo[s],
+                                    hi[s], r[s])
+        if not sampling:
+            if (sweep + 1) % ADAPT_WINDOW == 0:
+                adapt_steps(step, acc_win, step_max)
+        else:
+            record_sweep(sweep - n_burn, thin, ss, who, th, out_ne, out_theta)
+        if (sweep + 1) % RECOMPUTE_EVERY == 0 and pause[0] != 0:
+            return sweep + 1
+    return stop

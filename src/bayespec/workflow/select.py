@@ -1,0 +1,96 @@
+"""Stage select: every K of one spectrum gathered into its model-selection table, the peak
+table of the selected K and a JSON summary."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..io.store import _json_default
+from .markers import STATUS_OK, _info_of, _read_attrs, _write_text, is_ok, log
+
+_SELECTION_COLUMNS = ["K", "free_energy", "free_energy_se", "noise_sd", "probability"]
+
+
+def _selection_table(attrs: Sequence[Mapping]):
+    """The model-selection table from the root attrs of a spectrum's fit stores."""
+    import pandas as pd
+
+    from ..inference.freeenergy import model_probabilities
+
+    rows = []
+    for a in attrs:
+        rows.append({"K": int(a["K"]), "free_energy": float(a["free_energy"]),
+                     "free_energy_se": float(a["free_energy_se"]),
+                     "noise_sd": float(a["noise_sd"])})
+    df = pd.DataFrame(rows, columns=_SELECTION_COLUMNS[:-1]).sort_values("K")
+    df = df.reset_index(drop=True)
+    df["probability"] = model_probabilities(df["free_energy"].to_numpy())
+    return df[_SELECTION_COLUMNS]
+
+
+def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
+           peaks_out: str | os.PathLike, info_out: str | os.PathLike, spectrum: str,
+           log_path: str | None = None) -> dict:
+    """Gather every K of one spectrum: ``table_out`` (model_selection.csv, as ``bayespec fit``
+    writes it: K, free_energy, free_energy_se, noise_sd, probability), ``peaks_out`` (peak table
+    of the selected K: one row per peak and quantity with mean, sd, 2.5/50/97.5 % quantiles and
+    MAP) and ``info_out`` (JSON: status, selected K, p(K|D), noise, F, warnings, failed stage
+    and log). A spectrum with any failed K is failed (its tables have headers only)."""
+    import pandas as pd
+
+    from ..inference.selection import format_table
+
+    read = [_read_attrs(s) for s in stores]  # each store's attrs read once, used throughout
+    infos = [_info_of(a, status) for a, status in read]
+    bad = [i for i in infos if not is_ok(i["status"])]
+    info: dict[str, Any] = {"spectrum": spectrum, "status": STATUS_OK, "K": None,
+                            "probability": None, "noise_sd": None, "free_energy": None,
+                            "free_energy_se": None, "noise_estimated": None, "shape": None,
+                            "stage": "", "log": "", "warnings": []}
+    peak_cols = ["spectrum", "K", "peak", "quantity", "mean", "sd", "q2.5", "q50", "q97.5", "map"]
+    if bad:
+        first = bad[0]
+        info.update(status=first["status"], stage=first["stage"] or "fit",
+                    log=first["log"] or (str(log_path) if log_path else ""))
+        log.error("%s: failed at %s: %s", spectrum, info["stage"], info["status"])
+        _write_text(table_out, format_table(pd.DataFrame(columns=_SELECTION_COLUMNS)))
+        _write_text(peaks_out, pd.DataFrame(columns=peak_cols).to_csv(sep="\t", index=False))
+        _write_text(info_out, json.dumps(info, indent=1, default=_json_default) + "\n")
+        return info
+    from ..io.store import read_fit
+    from ..inference.summary import peak_table
+
+    attrs = [a for a, _ in read]
+    table = _selection_table(attrs)
+    i = int(table["probability"].to_numpy().argmax())
+    best = table.iloc[i]
+    K = int(best["K"])
+    store = next(s for s, a in zip(stores, attrs) if int(a["K"]) == K)
+    tree = read_fit(store, groups=("posterior", "sample_stats"))
+    shape = str(tree.attrs["shape"])
+    peaks = peak_table(tree["posterior"].to_dataset(), np.asarray(tree["sample_stats"]["lp"]),
+                       shape)
+    peaks.insert(0, "K", K)
+    peaks.insert(0, "spectrum", spectrum)
+    warns = []
+    for a in attrs:
+        try:
+            warns += json.loads(a.get("warnings", "[]"))
+        except (TypeError, ValueError):
+            pass
+    info.update(K=K, probability=float(best["probability"]), noise_sd=float(best["noise_sd"]),
+                free_energy=float(best["free_energy"]),
+                free_energy_se=float(best["free_energy_se"]),
+                noise_estimated=bool(tree.attrs.get("noise_estimated")), shape=shape,
+                warnings=warns)
+    _write_text(table_out, format_table(table))
+    _write_text(peaks_out, peaks[peak_cols].to_csv(sep="\t", index=False, float_format="%.6g"))
+    _write_text(info_out, json.dumps(info, indent=1, default=_json_default) + "\n")
+    log.info("%s: selected K = %d, p(K|D) = %.4f, noise sd %.4g\n%s", spectrum, K,
+             info["probability"], info["noise_sd"], table.to_string(index=False))
+    return info
