@@ -22,9 +22,8 @@ from ..models.likelihood import poisson_constant, poisson_energy, prior_valid_fr
 from ..models.model import Problem, build_problem, noise_guess
 from ..sampling import batched
 from ..sampling import checkpoint as checkpoint_mod
-from ..sampling.chunked import Plan, run_chunked
-from ..sampling.sampler import (FIRST_STEP_OVERLAP, PRIOR_DRAWS, ChainOutput, geometric_ladder,
-                                run_many)
+from ..sampling.chunked import Plan, run_chunked, run_many
+from ..sampling.sampler import FIRST_STEP_OVERLAP, PRIOR_DRAWS, ChainOutput, geometric_ladder
 from ..sampling.seeds import prior_curves_seq
 from .freeenergy import free_energy, model_probabilities, refine_minimum, stepping_stone_se
 from .result import KFit, Ladder
@@ -145,7 +144,7 @@ def fit_problems(problems: list[Problem], s: FitSettings,
     ``restart_on_mismatch`` a logged fresh start.
 
     progress: called as progress(job, chain, sweeps done, total sweeps) from the worker
-    threads every RECOMPUTE_EVERY sweeps of a chain (numba backend; see sampler.run_many);
+    threads every RECOMPUTE_EVERY sweeps of a chain (numba backend; see chunked.run_many);
     it changes no number. The array backends (numpy, cupy: batched.py) run every chain in
     one call and never call it.
     """

@@ -31,7 +31,7 @@ from .selection import format_table, selection_table
 from .summary import predictive_band
 
 SELECTION_FILE = "model_selection.csv"
-#: the driver's progress callback: (job, chain, sweeps done, total sweeps), see sampler.run_many
+#: the driver's progress callback: (job, chain, sweeps done, total sweeps), see chunked.run_many
 ProgressFn = Callable[[int, int, int, int], None]
 
 
@@ -123,7 +123,7 @@ def fit_to_dir(data: str | Path, cfg: FitConfig, out: str | Path,
     ``mu``, ``x_col``, ``y_col``, ``sd_col``; see :mod:`bayespec.io.readers`), None values ignored.
     With ``checkpoint_dir`` the sampler state is checkpointed there (see chunked.py): a killed
     run resumes from it when rerun, and it is deleted once the table is written.
-    ``progress``: the sampler's progress callback (see sampler.run_many); numbers unchanged."""
+    ``progress``: the sampler's progress callback (see chunked.run_many); numbers unchanged."""
     spec = read_spectrum(data, read_options)
     if spec.sd is not None and cfg.noise.sd is not None:
         raise ConfigError(f"{data}: the file has an sd column (per-point noise) and "

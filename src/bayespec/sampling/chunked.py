@@ -1,7 +1,7 @@
-"""Run the Numba chains of a fit in resumable pieces: checkpoints, SIGTERM, ``target_se``.
-
-Every (job, chain) task runs on a thread pool as in :func:`bayespec.sampling.sampler.run_many`,
-but:
+"""The one driver of every fit's chains: a thread pool over (job, chain) tasks, each advanced by
+a ChainBackend (sampler.NUMBA, joint.JOINT), in resumable pieces when asked for:
+checkpoints, SIGTERM, ``target_se`` (:func:`run_many` is the plain case: every chain to the
+end). With a plan that asks for them:
 
 * every ``checkpoint_every`` seconds the chains are paused at their next multiple of
   RECOMPUTE_EVERY sweeps (where a continued chain is bit-for-bit the unsplit one), every
@@ -17,6 +17,7 @@ but:
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -80,8 +81,8 @@ def _boundaries(plan: Plan) -> list[int]:
 
 
 def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
-                se_of: Callable[[int, np.ndarray], float],
-                fingerprint: dict,
+                se_of: Callable[[int, np.ndarray], float] | None,
+                fingerprint: dict | None,
                 progress: Callable[[int, int, int, int], None] | None = None,
                 backend: ChainBackend = NUMBA,
                 ) -> tuple[list[list[ChainOutput]], list[int], list[float | None]]:
@@ -91,8 +92,10 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
     jobs: (model, betas) per job, the model being what ``backend`` samples (sampler.NUMBA: a
     model.Problem; joint.JOINT: a joint.JointModel): the driver knows nothing else of it.
 
-    se_of(job, ne) is the SE of the reported F from ne (C, L, S) of that job.
-    progress(job, chain, sweeps done, total) is called as in sampler.run_many (from the
+    se_of(job, ne) is the SE of the reported F from ne (C, L, S) of that job (needed with
+    target_se); fingerprint: what decides the numbers (checkpoint.fingerprint; needed with a
+    checkpoint).
+    progress(job, chain, sweeps done, total) is called as in run_many (from the
     worker threads, every RECOMPUTE_EVERY sweeps; the pieces end where an unsplit run
     recomputes anyway, so the numbers are unchanged); when target_se stops a job early its
     chains are reported once more with total = the sweeps run.
@@ -219,3 +222,17 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
     outs = [[chain_output(states[(j, c)], limits[j] - plan.burn_in, plan.thin) for c in range(C)]
             for j in range(len(jobs))]
     return outs, [lim - plan.burn_in for lim in limits], ses
+
+
+def run_many(jobs: list[tuple[Problem, np.ndarray]], burn_in: int, sweeps: int, thin: int,
+             chains: int, seed: int, threads: int | None = None,
+             progress: Callable[[int, int, int, int], None] | None = None,
+             backend: ChainBackend = NUMBA) -> list[list[ChainOutput]]:
+    """Run ``chains`` chains of every (model, betas) job to the end, no checkpoint and no
+    target error: :func:`run_chunked` with a plain plan (the one driver of every fit).
+    Returns outputs[job][chain]. All job x chain tasks share one pool, longest first, so that
+    several K values load every core; ``progress`` as in run_chunked."""
+    plan = Plan(burn_in=burn_in, sweeps=sweeps, thin=thin, chains=chains, seed=seed,
+                threads=threads or os.cpu_count() or 1)
+    return run_chunked(jobs, plan, None, None, progress, backend)[0]
+

@@ -20,9 +20,7 @@ Pure model building and sampling (no I/O). Conventions (README "Bayesian integra
 
 from __future__ import annotations
 
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +30,7 @@ from ..models.likelihood import MIN_VALID, VALID_DRAWS, poisson_constant, poisso
 from ..models.model import Problem
 from ..models.priors import Prior, pack
 from ..models.ties import Ref, Tie
+from .chunked import run_many
 from .joint_kernel import run_joint_chain
 from .rng import seed_state
 from .sampler import (FIRST_STEP_OVERLAP, LOG_STEP0, LOG_STEP_MAX, PRIOR_DRAWS, ChainBackend,
@@ -501,13 +500,7 @@ def run_joint_one(model: JointModel, betas: np.ndarray, burn_in: int, sweeps: in
 
 def run_joint_many(model: JointModel, betas: np.ndarray, burn_in: int, sweeps: int, thin: int,
                    chains: int, seed: int, threads: int | None = None) -> list[ChainOutput]:
-    """``chains`` independent chains on a thread pool (the kernel drops the GIL)."""
-    threads = threads or os.cpu_count() or 1
-
-    def work(ch: int) -> ChainOutput:
-        return run_joint_one(model, betas, burn_in, sweeps, thin, seed, ch)
-
-    if threads == 1:
-        return [work(ch) for ch in range(chains)]
-    with ThreadPoolExecutor(max_workers=min(threads, chains)) as pool:
-        return list(pool.map(work, range(chains)))
+    """``chains`` independent chains of the joint model, through the one driver
+    (chunked.run_many with the JOINT backend; the kernel drops the GIL)."""
+    return run_many([(model, betas)], burn_in, sweeps, thin, chains, seed, threads,
+                    backend=JOINT)[0]

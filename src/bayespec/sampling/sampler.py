@@ -10,9 +10,7 @@ kernel's ``sampling.joint.JOINT``; :mod:`.chunked` drives either in resumable pi
 
 from __future__ import annotations
 
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -191,45 +189,6 @@ def advance_reporting(problem: Problem, betas: np.ndarray, burn_in: int, thin: i
         advance_fn(problem, betas, burn_in, thin, cs, piece, pause)
         report(cs.sweep)
     return cs
-
-
-def run_many(jobs: list[tuple[Problem, np.ndarray]], burn_in: int, sweeps: int, thin: int,
-             chains: int, seed: int, threads: int | None = None,
-             progress: Callable[[int, int, int, int], None] | None = None,
-             ) -> list[list[ChainOutput]]:
-    """Run ``chains`` chains for every (problem, betas) job; returns outputs[job][chain].
-
-    All job x chain tasks share one pool so that several K values load both cores evenly.
-    ``progress``: called as progress(job, chain, sweeps done, burn_in + sweeps) from the worker
-    threads after every RECOMPUTE_EVERY sweeps of a chain (and at its end); the chain is then
-    run in pieces split at those multiples, which gives bit-for-bit the same numbers.
-    """
-    threads = threads or os.cpu_count() or 1
-    tasks = [(j, c) for j in range(len(jobs)) for c in range(chains)]
-    # longest first (more peaks, more work) for better packing
-    tasks.sort(key=lambda t: -len(jobs[t[0]][0].priors))
-    total = burn_in + sweeps
-
-    def work(t):
-        prob, betas = jobs[t[0]]
-        if progress is None:
-            return t, run_one(prob, betas, burn_in, sweeps, thin, seed, t[1])
-        cs = start_chain(prob, betas, sweeps, thin, seed, t[1])
-        advance_reporting(prob, betas, burn_in, thin, cs, total,
-                          lambda done: progress(t[0], t[1], done, total))
-        return t, chain_output(cs, sweeps, thin)
-
-    out: list[list[ChainOutput | None]] = [[None] * chains for _ in jobs]
-    if threads == 1:
-        results = map(work, tasks)
-    else:
-        pool = ThreadPoolExecutor(max_workers=threads)
-        results = pool.map(work, tasks)
-    for (j, c), res in results:
-        out[j][c] = res
-    if threads != 1:
-        pool.shutdown()
-    return out  # type: ignore[return-value]
 
 
 NUMBA = ChainBackend(start_chain, advance)  # the single-spectrum Numba kernel (kernel.py)
