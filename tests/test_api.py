@@ -354,6 +354,10 @@ def test_integrate_progress_lines_and_bad_input(group_case, capfd):
     res = bayespec.integrate(d / "GROUP.yaml", progress=True)
     err = capfd.readouterr().err
     assert err.startswith("bayespec: integrating A, B") and f"verdict {res.verdict}" in err
+    # a line per fit of the group (per-chain lines follow at most every few seconds)
+    assert "bayespec: separate fits of A: K=" in err and "bayespec: joint fit K=" in err
+    quiet = bayespec.integrate(d / "GROUP.yaml", progress=False)
+    assert quiet.table.equals(res.table)  # progress changes no number
     with pytest.raises(InputError, match=r"spectra\['A'\].y: has 3 points but"):
         bayespec.integrate(_group(None, None), spectra={"A": (X, [1, 2, 3]), "B": (X, X)})
     with pytest.raises(TypeError, match="only with a GROUP.yaml mapping"):

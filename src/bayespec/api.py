@@ -95,6 +95,16 @@ class Progress:
             self.lines = 0
             self._print(text)
 
+    def stage(self, text: str, labels: Sequence[str] = (), chains: int = 0,
+              total: int = 0) -> "Progress":
+        """A new stage of the same run (integration: each data set's separate fits, then each
+        joint fit): print ``text``; the jobs are ``labels``; the clock keeps running."""
+        with self._lock:
+            self._labels, self._chains, self._total = list(labels), int(chains), int(total)
+            self._done.clear()
+            self._print(text)
+        return self
+
     def fraction(self) -> float:
         """Fraction of all sweeps of the run done so far (0 before any report)."""
         expected = len(self._labels) * self._chains
@@ -563,8 +573,8 @@ def integrate(group: Mapping | str | os.PathLike, *, base: str | os.PathLike | N
     mapping (data paths relative to ``base``, default the current directory) or a validated
     GroupConfig. spectra (with a mapping only): data set name -> (x, y), (x, y, sd) or
     {"x": ..., "y": ..., "sd": ...} for data in memory; that data set's ``data`` key may then
-    be omitted. progress: a start and a final line only (the separate and joint fits of an
-    integration report no per-chain progress yet). checkpoint: a directory where every fit of
+    be omitted. progress: a line at the start of every fit of the group (each data set's
+    separate fits, each joint K combination) and the per-chain lines of fit(). checkpoint: a directory where every fit of
     the group checkpoints its sampler state (resumed from on a rerun; SIGTERM saves and raises
     FitInterrupted); :meth:`IntegrateResult.write` deletes the files once the outputs are
     written.
@@ -596,8 +606,11 @@ def integrate(group: Mapping | str | os.PathLike, *, base: str | os.PathLike | N
         sp = cfg.sampler
         rep.begin(f"integrating {', '.join(names)}: separate fits, then {n} joint K "
                   f"combination(s); {sp.chains} chains x {sp.burn_in} + {sp.sweeps} sweeps "
-                  f"each (no per-chain progress lines for integration)")
-    res = run(cfg, checkpoint)
+                  f"each")
+    stage = None if rep is None else (
+        lambda text, labels: rep.stage(text, labels, cfg.sampler.chains,
+                                       cfg.sampler.burn_in + cfg.sampler.sweeps))
+    res = run(cfg, checkpoint, stage)
     separate = {}
     for s in cfg.datasets:
         fits = res.separate[s.name]

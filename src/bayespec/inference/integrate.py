@@ -24,7 +24,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ from ..io.spectrum import Spectrum, describe_source, read_spectrum
 from ..models.model import build_problem
 from ..models.priors import Prior, parse_prior
 from ..models.ties import Tie, parse_tie
-from ..sampling.joint import JointModel, build_joint, joint_ladder, run_joint_many, valid_fraction
+from ..sampling.joint import JointModel, build_joint, joint_ladder, valid_fraction
 from ..sampling.seeds import dataset_seed
 from .fit import FitSettings, fit_problems, fixed_nan, package_versions
 from .freeenergy import free_energy, model_probabilities, stepping_stone_se
@@ -264,21 +264,19 @@ def joint_free_energy(model: JointModel, betas: np.ndarray, log_z: np.ndarray,
     return float(f), float(np.hypot(log_z_se[-1], p_se))
 
 
-def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = None) -> JointFit:
+def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = None,
+              progress: Callable[[int, int, int, int], None] | None = None) -> JointFit:
     """Sample the joint model on a ladder topped at beta = 1; stepping-stone free energy.
 
     With ``s.target_se`` the chains stop once the SE of F_joint is reached (sweeps is the
     maximum), and with ``checkpoint`` the sampler state is saved there and resumed from, as
-    in single fits (chunked.py: the same driver and chain state)."""
+    in single fits (chunked.py: the same driver and chain state); ``progress`` as in
+    fit.fit_problems (one job)."""
     if s.backend != "numba":
         raise ConfigError(f"sampler.backend: {s.backend!r} is not available for integration; "
                           f"only numba is implemented for joint fits (set backend: numba)")
     betas = joint_ladder(model, s.replicas, s.ratio, s.extend, s.seed)
-    if s.target_se is None and checkpoint is None:
-        chains = run_joint_many(model, betas, s.burn_in, s.sweeps, s.thin, s.chains, s.seed,
-                                s.threads)
-    else:
-        chains = _run_joint_chunked(model, betas, s, checkpoint)
+    chains = _run_joint_chunked(model, betas, s, checkpoint, progress)
     ne = np.stack([c.ne for c in chains])
     log_z, se = stepping_stone_se(ne, betas)
     f, f_se = joint_free_energy(model, betas, log_z, se, s.seed)
@@ -293,7 +291,8 @@ def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = Non
 
 
 def _run_joint_chunked(model: JointModel, betas: np.ndarray, s: SamplerConfig,
-                       checkpoint: Path | None) -> list:
+                       checkpoint: Path | None,
+                       progress: Callable[[int, int, int, int], None] | None = None) -> list:
     """The joint chains through the chunked driver (target_se, checkpoints, SIGTERM)."""
     import os
 
@@ -312,17 +311,20 @@ def _run_joint_chunked(model: JointModel, betas: np.ndarray, s: SamplerConfig,
         log_z, log_z_se = stepping_stone_se(ne, betas)
         return joint_free_energy(model, betas, log_z, log_z_se, s.seed)[1]
 
-    outs, _, _ = run_chunked([(model, betas)], plan, se_of, fp, backend=JOINT)
+    outs, _, _ = run_chunked([(model, betas)], plan, se_of, fp, progress, backend=JOINT)
     return outs[0]
 
 
-def integrate(cfg: GroupConfig, checkpoint_dir: str | Path | None = None) -> IntegrationResult:
+def integrate(cfg: GroupConfig, checkpoint_dir: str | Path | None = None,
+              progress: Callable[[str, list[str]], Any] | None = None) -> IntegrationResult:
     """Separate fits of every data set, joint fits of every K combination, and the verdict.
 
     ``checkpoint_dir``: every fit of the group (each data set's separate fits, each K
     combination's joint fit) checkpoints its sampler state in a file there and resumes from
     it when rerun (see chunked.py); ``checkpoints`` of the result lists them, for the caller
-    to delete once the outputs are written."""
+    to delete once the outputs are written. ``progress(text, job_labels)`` is called at the
+    start of each fit of the group (each data set's separate fits, each joint K combination)
+    and returns that fit's per-chain progress callback (fit.fit_problems) or None."""
     if cfg.sampler.backend != "numba":
         raise ConfigError(f"{cfg.source}: sampler.backend: {cfg.sampler.backend!r} is not "
                           f"available for integration; only numba is implemented (set "
@@ -343,9 +345,13 @@ def integrate(cfg: GroupConfig, checkpoint_dir: str | Path | None = None) -> Int
 
     separate = {}
     for m, s in enumerate(cfg.datasets):
+        Ks = [p.K for p in problems[s.name]]
+        cb = None if progress is None else progress(
+            f"separate fits of {s.name}: K={','.join(map(str, Ks))}",
+            [f"{s.name} K={K}" for K in Ks])
         separate[s.name] = fit_problems(problems[s.name], dataset_settings(cfg, m),
                                         {"group": cfg.raw, "dataset": s.name},
-                                        checkpoint=ck(f"separate-{s.name}"))
+                                        checkpoint=ck(f"separate-{s.name}"), progress=cb)
     joint = []
     combos = list(itertools.product(*[range(len(s.fit.model.K)) for s in cfg.datasets]))
     for combo in combos:
@@ -354,8 +360,10 @@ def integrate(cfg: GroupConfig, checkpoint_dir: str | Path | None = None) -> Int
         b = [1.0 if problems[n][i].likelihood == "poisson" else
              1.0 / separate[n][i].noise_sd ** 2 for n, i in zip(names, combo)]
         model = build_joint(names, probs, b, list(cfg.ties), cfg.offsets, cfg.source)
-        joint.append(fit_joint(model, cfg.sampler,
-                               ck("joint-K" + "-".join(str(p.K) for p in probs))))
+        label = "-".join(str(p.K) for p in probs)
+        cb = None if progress is None else progress(f"joint fit K={label}",
+                                                    [f"joint K={label}"])
+        joint.append(fit_joint(model, cfg.sampler, ck(f"joint-K{label}"), cb))
     fj = np.array([j.free_energy for j in joint])
     sel = pd.DataFrame([{**{f"K_{n}": p.K for n, p in zip(names, j.model.problems)},
                          "free_energy": j.free_energy, "free_energy_se": j.free_energy_se}
