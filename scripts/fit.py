@@ -4,6 +4,6 @@ from _common import fit, markers
 
 sm = snakemake  # noqa: F821 - injected by Snakemake's script directive
 with markers.logged(sm.log[0]):
-    fit.fit_one(sm.input[0], sm.output[0], sm.params.fit, int(sm.wildcards.K),
+    fit.fit_one(sm.input[0], sm.output[0], sm.params.fit, sm.wildcards.K,
                 threads=sm.threads, spectrum=sm.wildcards.id, log_path=sm.log[0],
                 checkpoint=getattr(sm.params, "checkpoint", None))

@@ -105,8 +105,7 @@ def test_tie_errors_name_the_component(two_lines):
                            "constant", None, {})
     for text, needle in [("c.center[0] = a.center[0]", "no component 'c'"),
                          ("b.eta[0] = a.eta[0]", "does not exist"),
-                         ("a.center[0] = b.center[1]", "beyond K = 1 of component b"),
-                         ("b.center[1] = a.center[0]", "applies to no candidate")]:
+                         ("a.center[0] = b.center[1]", "beyond K = 1 of component b")]:
         with pytest.raises(ConfigError, match=needle):
             candidates([prob], [parse_tie(text, "t")], {}, "FIT.yaml")
 
@@ -214,6 +213,12 @@ def test_cli_equals_api_bit_for_bit(api_result, doublet_data, tmp_path):
     ({"model": {"components": [{"name": "a", "shape": "gaussian"}]},
       "priors": {"a": {"eta": {"dist": "uniform", "low": 0, "high": 1}}}}, "priors.a.eta"),
     ({"ties": ["b.width[0] = a.width[0]"]}, "ties: ties need named components"),
+    ({"model": {"components": [{"name": "a", "shape": "gaussian", "K": [0, 1]}]},
+      "ties": ["a.width[1] = a.width[0]"]}, "applies to no candidate"),
+    ({"model": {"components": [{"name": "a", "shape": "gaussian", "K": [1, 2]}]},
+      "ties": ["a.width[1] = a.width[2]"]}, "names a peak that no candidate has"),
+    ({"model": {"components": [{"name": "a", "shape": "gaussian"}]},
+      "ties": ["c.width[0] = a.width[0]"]}, "no component 'c'"),
 ])
 def test_config_errors(bad, needle):
     from bayespec.config import parse_fit_config
@@ -244,33 +249,3 @@ def test_cli_summary_and_plot_of_a_composite_dir(api_result, tmp_path, capsys):
     assert main(["summary", str(tmp_path / "out"), "--K", "1-0"]) == 0
     assert main(["plot", str(tmp_path / "out"), "--K", "1"]) == 0  # K = 1 is one candidate
     assert (tmp_path / "out" / "figures" / "fit.png").exists()
-
-
-def test_campaign_refuses_composites_with_the_fix(tmp_path):
-    """The campaign's jobs and stores are per K: a composite fit block is refused at start with
-    what to do instead (never accepted and then ignored)."""
-    from pathlib import Path
-
-    import yaml
-
-    from bayespec.workflow import campaign
-
-    root = Path(__file__).resolve().parents[1]
-    cfg = yaml.safe_load((root / "config" / "config.yaml").read_text())
-    cfg["fit"] = {"model": {"components": [{"name": "a", "shape": "gaussian", "K": [1]}]}}
-    (tmp_path / "m.tsv").write_text("id\tpath\nx\tx.csv\n")
-    cfg["manifest"] = str(tmp_path / "m.tsv")
-    with pytest.raises(ConfigError, match="campaign workflow does not run composite models"):
-        campaign.Campaign.load(cfg)
-
-
-def test_integration_refuses_composite_data_sets():
-    from bayespec.inference.integrate import parse_group_config
-    from bayespec.io.spectrum import Spectrum
-
-    x = np.linspace(0, 1, 40)
-    s = {n: Spectrum(x, np.zeros(40), None, n) for n in ("A", "B")}
-    d = {"datasets": {"A": {"model": {"components": [{"name": "a", "shape": "gaussian"}]}},
-                      "B": {"model": {"K": [1]}}}}
-    with pytest.raises(ConfigError, match="integration of composite data sets"):
-        parse_group_config(d, "GROUP.yaml", spectra=s)

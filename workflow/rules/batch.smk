@@ -9,7 +9,7 @@
 
 
 def _fit_params_of(ids):
-    return lambda wildcards: [C.fit_params(i, int(wildcards.K)) for i in ids]
+    return lambda wildcards: [C.fit_params(i, wildcards.K) for i in ids]
 
 
 def _index(stage, label):

@@ -56,5 +56,5 @@ ENV = "../../envs/bayespec.yaml"
 
 wildcard_constraints:
     id=campaign.ENTRY_PATTERN,
-    K=r"\d+",
+    K=r"\d+(?:-\d+)*",  # a K, or a composite candidate (counts per component)
     figure="|".join(campaign.FIGURES),

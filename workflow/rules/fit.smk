@@ -9,7 +9,7 @@ rule fit:
     output:
         directory(paths.path(R, paths.FIT)),
     params:
-        fit=lambda wildcards: C.fit_params(wildcards.id, int(wildcards.K)),
+        fit=lambda wildcards: C.fit_params(wildcards.id, wildcards.K),
         # outside the output: Snakemake deletes the outputs of a failed (killed) job
         checkpoint=paths.path(R, paths.FIT_CHECKPOINT),
     threads: config["threads_per_fit"]

@@ -809,6 +809,22 @@ def _composite_part(d: Mapping, source: str) -> dict | None:
         raise ConfigError(f"{source}: ties: must be a list of strings like "
                           f"'surface.width[0] = bulk.width[0]'")
     ties = tuple(parse_tie(t, f"{source}: ties[{i}]") for i, t in enumerate(traw))
+    top = {c.name: max(c.K) for c in out}
+    for i, t in enumerate(ties):
+        for side, ref in (("left", t.left), ("right", t.right)):
+            if ref.kind == "background":
+                continue
+            if ref.dataset not in top:
+                raise ConfigError(f"{source}: ties[{i}]: tie {t.text!r}: no component "
+                                  f"{ref.dataset!r} in model.components (components: "
+                                  f"{', '.join(top)}); fix the name")
+            if ref.index >= top[ref.dataset]:
+                what = ("applies to no candidate" if side == "left" else
+                        "names a peak that no candidate has")
+                raise ConfigError(f"{source}: ties[{i}]: tie {t.text!r} {what}: peak index "
+                                  f"{ref.index} of component {ref.dataset}, whose K is at most "
+                                  f"{top[ref.dataset]} (indices count from 0 in order of "
+                                  f"position); fix the index or the component's K")
     offsets = {}
     oraw = {} if d.get("offsets") is None else d.get("offsets")
     if not isinstance(oraw, Mapping):

@@ -78,31 +78,27 @@ def candidates(problems: list[CompositeProblem], ties: list[Tie], offsets: dict[
     """Resolve the model's ties for every candidate (errors name ``where`` and the tie).
 
     A tie whose tied (left) parameter does not exist in a candidate (its component has fewer
-    peaks there, e.g. 0) does not apply to it; a tie that applies to no candidate, or whose
-    right side is missing where its left side exists, is an error. An offset used by no
-    applied tie is not a parameter of that candidate."""
+    peaks there, e.g. 0) does not apply to it; one whose right side is missing where its left
+    side exists is an error (a tie that applies to no candidate of the model is refused when
+    the FIT.yaml is read). An offset used by no applied tie is not a parameter of that
+    candidate."""
     unused = [o for o in offsets if not any(t.offset == o for t in ties)]
     if unused:
         raise ConfigError(f"{where}: offsets: {', '.join(unused)} declared but used by no tie; "
                           f"remove it or use it in a tie")
-    out, used = [], set()
+    out = []
     for p in problems:
         mine = [t for t in ties if _present(p, t.left)]
-        used |= {t.text for t in mine}
         offs = {o: pr for o, pr in offsets.items() if any(t.offset == o for t in mine)}
         out.append(Candidate(p, build_joint([""], [p], [1.0], mine, offs, where)))
-    never = [t.text for t in ties if t.text not in used]
-    if never:
-        raise ConfigError(f"{where}: tie {never[0]!r} applies to no candidate: its left side "
-                          f"names a peak index beyond every count of its component; fix the "
-                          f"index or the component's K")
     return out
 
 
 def fit_composite(cands: list[Candidate], s: FitSettings,
                   config: dict[str, Any] | None = None,
                   checkpoint: str | os.PathLike | None = None,
-                  progress: Callable[[int, int, int, int], None] | None = None) -> list[KFit]:
+                  progress: Callable[[int, int, int, int], None] | None = None,
+                  restart_on_mismatch: bool = False) -> list[KFit]:
     """Sample every candidate (see :func:`candidates`) and return one KFit per candidate.
 
     Only the numba backend runs composite models (the array backends sample one shape);
@@ -119,7 +115,7 @@ def fit_composite(cands: list[Candidate], s: FitSettings,
     plan = Plan(burn_in=s.burn_in, sweeps=s.sweeps, thin=s.thin, chains=s.chains, seed=s.seed,
                 threads=s.threads or os.cpu_count() or 1, target_se=s.target_se,
                 checkpoint=None if checkpoint is None else Path(checkpoint),
-                checkpoint_every=s.checkpoint_every)
+                checkpoint_every=s.checkpoint_every, restart_on_mismatch=restart_on_mismatch)
     numbers = {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
                                           "seed", "thin", "extend", "target_se", "noise_sd",
                                           "max_precision")}

@@ -88,15 +88,22 @@ def fit_spectrum_config(spec: Spectrum, cfg: FitConfig, source: str,
     return FitOutputs(problems, fits, selection_table(fits))
 
 
-def composite_candidates(spec: Spectrum, cfg: FitConfig, source: str) -> list:
+def composite_candidates(spec: Spectrum, cfg: FitConfig, source: str,
+                         only: str | None = None) -> list:
     """The candidates of ``cfg``'s composite model (the product of the components' count
-    ranges, in model order) bound to ``spec``, ties and offsets resolved."""
+    ranges, in model order) bound to ``spec``, ties and offsets resolved; ``only``: just the
+    candidate with that label ('1-2', a campaign's fit job)."""
     m = cfg.model
+    combos = list(itertools.product(*[c.K for c in m.components]))
+    if only is not None:
+        combos = [ks for ks in combos if "-".join(map(str, ks)) == only]
+        if not combos:
+            raise ConfigError(f"{cfg.source}: no candidate {only!r} in model.components")
     probs = [build_composite(spec.x, spec.y, spec.sd,
                              [(c.name, c.shape, k) for c, k in zip(m.components, ks)],
                              m.background, m.degree, cfg.priors, source, m.likelihood,
                              m.shirley)
-             for ks in itertools.product(*[c.K for c in m.components])]
+             for ks in combos]
     return candidates(probs, list(cfg.ties), dict(cfg.offsets), cfg.source)
 
 

@@ -15,6 +15,13 @@ from .paths import FIGURES
 
 
 
+def _label(tree) -> str:
+    """A store's candidate label: its K, or a composite's counts joined by '-'."""
+    if "components" in tree.attrs:
+        return "-".join(str(int(c["K"])) for c in json.loads(tree.attrs["components"]))
+    return str(int(tree.attrs["K"]))
+
+
 def _save_atomic(fig, stem: Path) -> list[Path]:
     """plots.save to a temporary stem, then rename each file into place."""
     from ..plots.spectrum import save
@@ -65,8 +72,8 @@ def spectrum_figures(spectrum: str, stores: Sequence[str | os.PathLike],
             paths += _save_atomic(fig, out_dir / name)
         log.warning("%s: failed spectrum, placeholder figures: %s", spectrum, meta.get("status"))
         return paths
-    trees = {int(t.attrs["K"]): t for t in (read_fit(s) for s in stores)}
-    sel = int(meta["K"])
+    trees = {_label(t): t for t in (read_fit(s) for s in stores)}
+    sel = str(meta.get("candidate") or int(meta["K"]))
     figs = {
         "fit": plots.fit_figure(trees[sel]),
         "free_energy": plots.free_energy_figure(pd.read_csv(table)),

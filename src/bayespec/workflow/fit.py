@@ -18,7 +18,7 @@ from .markers import (STATUS_OK, _clean_stale, _error_status, _open_dataset, _pr
                       log, read_status, write_marker)
 
 
-def fit_one(src: str | os.PathLike, out: str | os.PathLike, fit_raw: Mapping, K: int,
+def fit_one(src: str | os.PathLike, out: str | os.PathLike, fit_raw: Mapping, K: int | str,
             threads: int | None = None, spectrum: str | None = None,
             log_path: str | None = None, checkpoint: str | os.PathLike | None = None) -> str:
     """Fit K peaks to the preprocessed spectrum ``src`` and write the store ``out`` with
@@ -31,9 +31,12 @@ def fit_one(src: str | os.PathLike, out: str | os.PathLike, fit_raw: Mapping, K:
     return fit_many([src], [out], [fit_raw], K, threads, [sid], log_path, checkpoint)[0]
 
 
-def _fit_problem(src: str | os.PathLike, fit_raw: Mapping, K: int, sid: str):
-    """(FitConfig, Problem) of one preprocessed spectrum; raises BayespecError for bad input."""
+def _fit_problem(src: str | os.PathLike, fit_raw: Mapping, K: int | str, sid: str):
+    """(FitConfig, Problem) of one preprocessed spectrum, or for a composite model (K a
+    candidate label such as '1-2') (FitConfig, that Candidate); raises BayespecError for bad
+    input."""
     from ..config import parse_fit_config
+    from ..io.spectrum import Spectrum
     from ..models.model import build_problem
 
     cfg = parse_fit_config(fit_raw, f"fit of {sid} K={K}")
@@ -47,12 +50,17 @@ def _fit_problem(src: str | os.PathLike, fit_raw: Mapping, K: int, sid: str):
                           f"fit config sets noise.sd; remove noise.sd (or the manifest's "
                           f"noise_sd) to use the column")
     m = cfg.model
-    return cfg, build_problem(x, y, sd, m.shape, K, m.background, m.degree, cfg.priors,
+    if m.components:
+        from ..inference.runner import composite_candidates
+
+        (cand,) = composite_candidates(Spectrum(x, y, sd, source), cfg, source, only=str(K))
+        return cfg, cand
+    return cfg, build_problem(x, y, sd, m.shape, int(K), m.background, m.degree, cfg.priors,
                               source=source, likelihood=m.likelihood, shirley=m.shirley)
 
 
 def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike],
-             fit_raws: Sequence[Mapping], K: int, threads: int | None = None,
+             fit_raws: Sequence[Mapping], K: int | str, threads: int | None = None,
              spectra: Sequence[str] | None = None, log_path: str | None = None,
              checkpoint: str | os.PathLike | None = None) -> list[str]:
     """Fit K peaks to several preprocessed spectra in one process (a batch job) and write one
@@ -70,11 +78,12 @@ def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike
     ignored (logged), and it is deleted once the group's stores are written. SIGTERM writes it
     and raises errors.FitInterrupted (the job fails; rerun it to resume)."""
     from ..sampling.checkpoint import remove as remove_checkpoint
+    from ..inference.composite import fit_composite
     from ..inference.fit import fit_problems, resolve_backend, settings_from_config
     from ..io.store import write_fit
     from ..inference.summary import predictive_band
 
-    K = int(K)
+    K = str(K) if "-" in str(K) else int(K)  # a composite candidate's label, or a K
     sids = list(spectra) if spectra is not None else [Path(o).parent.name for o in outs]
     status: list[str | None] = [None] * len(outs)
     todo: dict[str, list[tuple[int, Any, Any]]] = {}  # settings -> [(index, cfg, problem)]
@@ -87,7 +96,7 @@ def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike
             cfg, prob = _fit_problem(src, raw, K, sid)
         except BayespecError as e:
             status[i] = _error_status(e)
-            log.error("%s K=%d: fit failed: %s", sid, K, status[i])
+            log.error("%s K=%s: fit failed: %s", sid, K, status[i])
             write_marker(out, status[i], spectrum=sid, stage="fit", log=log_path, K=K)
             continue
         settings = dataclasses.replace(settings_from_config(cfg), threads=threads)
@@ -97,27 +106,29 @@ def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike
         ck = None
         if checkpoint is not None and resolve_backend(settings.backend) == "numba":
             ck = Path(checkpoint) if len(todo) == 1 else Path(checkpoint).with_suffix(f".g{g}.npz")
+        run = fit_composite if group[0][1].model.components else fit_problems
         try:
-            fits = fit_problems([prob for _, _, prob in group], settings,
-                                json.loads(json.dumps(group[0][1].raw)), checkpoint=ck,
-                                restart_on_mismatch=True)
+            fits = run([prob for _, _, prob in group], settings,
+                       json.loads(json.dumps(group[0][1].raw)), checkpoint=ck,
+                       restart_on_mismatch=True)
         except BayespecError as e:  # e.g. backend cupy without a GPU: every spectrum of it
             for i, _, _ in group:
                 status[i] = _error_status(e)
-                log.error("%s K=%d: fit failed: %s", sids[i], K, status[i])
+                log.error("%s K=%s: fit failed: %s", sids[i], K, status[i])
                 write_marker(outs[i], status[i], spectrum=sids[i], stage="fit", log=log_path,
                              K=K)
             continue
         for (i, cfg, prob), fit in zip(group, fits):
             fit.config = json.loads(json.dumps(cfg.raw))
-            rng = np.random.default_rng(predictive_seq(cfg.sampler.seed, K))
+            key = [c["K"] for c in fit.components.values()] if fit.components else [K]
+            rng = np.random.default_rng(predictive_seq(cfg.sampler.seed, *key))
             fit.predictive = predictive_band(prob, fit, rng)
             if len(outs) > 1:
                 fit.timing["batch_size"] = float(len(outs))
             write_fit(outs[i], fit)
             for w in fit.warnings:
                 log.warning("%s: %s", sids[i], w)
-            log.info("%s K=%d: F = %.4f +- %.4f, noise sd %.4g (%s), %d rungs, %.1f s", sids[i],
+            log.info("%s K=%s: F = %.4f +- %.4f, noise sd %.4g (%s), %d rungs, %.1f s", sids[i],
                      K, fit.free_energy, fit.free_energy_se, fit.noise_sd,
                      "estimated" if fit.noise_estimated else "given", len(fit.ladder.beta),
                      fit.timing.get("wall_seconds", float("nan")))
@@ -129,4 +140,4 @@ def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike
 def fit_priority(wildcards: Any) -> int:
     """Snakemake priority of a fit job: its K (wildcard). A fit's run time grows with K, so
     the largest K start first (longest job first) and a campaign does not end on one long fit."""
-    return int(wildcards.K)
+    return sum(int(k) for k in str(wildcards.K).split("-"))  # a candidate: its total

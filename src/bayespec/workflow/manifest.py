@@ -282,12 +282,6 @@ class Campaign:
             sampler["backend"] = backend
             fit["sampler"] = sampler
         self.base_fit = parse_fit_config(fit, self.fit_source)
-        if self.base_fit.model.components:
-            # its jobs, stores and summary columns are per K; a composite's are per candidate
-            raise ConfigError(f"{self.fit_source}: model.components: the campaign workflow does "
-                              f"not run composite models yet (its jobs are one per spectrum "
-                              f"and K); fit them with `bayespec fit --config FIT.yaml` or "
-                              f"bayespec.fit(), or use model.shape and model.K here")
         for name, spec in (cfg.get("prior_sets") or {}).items():
             if not _ID_RE.fullmatch(str(name)):
                 raise ConfigError(f"config: prior_sets: name {name!r} must match {ID_PATTERN}")
@@ -375,7 +369,7 @@ class Campaign:
             cfg = self.fit_config_for(row)
         except ConfigError as e:
             raise ConfigError(f"{where}: {e}") from None
-        row["_K"] = list(cfg.model.K)
+        row["_K"] = candidate_labels(cfg)
 
     # ------------------------------------------------------------------ queries
     @property
@@ -422,8 +416,9 @@ class Campaign:
             raise ConfigError(f"config: demo.spectra: no spectrum {sid!r}")
         return {"x": dict(demo.get("x") or {}), **spec}
 
-    def Ks(self, sid: str) -> list[int]:
-        """The numbers of peaks fitted to ``sid``."""
+    def Ks(self, sid: str) -> list[int | str]:
+        """What is fitted to ``sid``, one fit job (and store K<K>.zarr) each: its numbers of
+        peaks, or a composite model's candidates (labels '1-2': counts per component)."""
         return list(self.rows[sid]["_K"])
 
     def fit_config_for(self, row: dict):
@@ -464,7 +459,8 @@ class Campaign:
         """The FIT.yaml mapping one (spectrum, K) job fits with (model.K = [K]); a rule param,
         so editing the config reruns exactly the jobs it changes."""
         raw = json.loads(json.dumps(self.fit_config(sid).raw))
-        raw["model"]["K"] = [int(K)]
+        if "components" not in raw["model"]:  # a composite job keeps every count range: its
+            raw["model"]["K"] = [int(K)]  # candidate is the wildcard K (fit.fit_many)
         raw["sampler"]["threads"] = None  # set per job from its threads; numbers do not depend on it
         return raw
 
@@ -578,3 +574,16 @@ def _stack_indices(sel: Any, size: int | None, where: str) -> list[int]:
         raise ConfigError(f"{where}: index: row {max(out)} is out of range; the stack has rows "
                           f"0..{size - 1}")
     return out
+
+
+def candidate_labels(cfg) -> list[int | str]:
+    """The fit jobs of a FitConfig: its K values, or for a composite model the labels of its
+    candidates (counts per component joined by '-', the product of the count ranges in model
+    order), as K<label>.zarr names them."""
+    import itertools
+
+    comps = cfg.model.components
+    if not comps:
+        return list(cfg.model.K)
+    return ["-".join(map(str, ks)) for ks in itertools.product(*[c.K for c in comps])]
+

@@ -16,8 +16,20 @@ from .markers import STATUS_OK, _info_of, _read_attrs, _write_text, is_ok, log
 _SELECTION_COLUMNS = ["K", "free_energy", "free_energy_se", "noise_sd", "probability"]
 
 
+def _components(a: Mapping) -> list[dict]:
+    """A composite candidate's components (name, shape, K) from its store's attrs, or []."""
+    return json.loads(a["components"]) if a.get("components") else []
+
+
+def _label_of(a: Mapping) -> str:
+    """A composite candidate's label (counts joined by '-') from its store's attrs."""
+    return "-".join(str(int(c["K"])) for c in _components(a))
+
+
 def _selection_table(attrs: Sequence[Mapping]):
-    """The model-selection table from the root attrs of a spectrum's fit stores."""
+    """The model-selection table from the root attrs of a spectrum's fit stores (as `bayespec
+    fit` writes it: sorted by K; a composite model's candidates in model order, with one
+    ``K_<component>`` column each)."""
     import pandas as pd
 
     from ..inference.freeenergy import model_probabilities
@@ -26,11 +38,15 @@ def _selection_table(attrs: Sequence[Mapping]):
     for a in attrs:
         rows.append({"K": int(a["K"]), "free_energy": float(a["free_energy"]),
                      "free_energy_se": float(a["free_energy_se"]),
-                     "noise_sd": float(a["noise_sd"])})
-    df = pd.DataFrame(rows, columns=_SELECTION_COLUMNS[:-1]).sort_values("K")
+                     "noise_sd": float(a["noise_sd"]),
+                     **{f"K_{c['name']}": int(c["K"]) for c in _components(a)}})
+    comp = [f"K_{c['name']}" for c in _components(attrs[0])] if attrs else []
+    df = pd.DataFrame(rows, columns=_SELECTION_COLUMNS[:-1] + comp)
+    if not comp:
+        df = df.sort_values("K")
     df = df.reset_index(drop=True)
     df["probability"] = model_probabilities(df["free_energy"].to_numpy())
-    return df[_SELECTION_COLUMNS]
+    return df[_SELECTION_COLUMNS + comp]
 
 
 def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
@@ -62,19 +78,27 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
         _write_text(peaks_out, pd.DataFrame(columns=peak_cols).to_csv(sep="\t", index=False))
         _write_text(info_out, json.dumps(info, indent=1, default=_json_default) + "\n")
         return info
+    from ..inference.selection import candidate_labels
+    from ..inference.summary import component_table, peak_table
     from ..io.store import read_fit
-    from ..inference.summary import peak_table
 
     attrs = [a for a, _ in read]
     table = _selection_table(attrs)
     i = int(table["probability"].to_numpy().argmax())
     best = table.iloc[i]
     K = int(best["K"])
-    store = next(s for s, a in zip(stores, attrs) if int(a["K"]) == K)
+    label = candidate_labels(table)[i]
+    composite = bool(_components(attrs[0]))
+    store = next(s for s, a in zip(stores, attrs)
+                 if (_label_of(a) if composite else str(int(a["K"]))) == label)
     tree = read_fit(store, groups=("posterior", "sample_stats"))
     shape = str(tree.attrs["shape"])
-    peaks = peak_table(tree["posterior"].to_dataset(), np.asarray(tree["sample_stats"]["lp"]),
-                       shape)
+    post, lp = tree["posterior"].to_dataset(), np.asarray(tree["sample_stats"]["lp"])
+    if composite:
+        peaks = component_table(post, lp, {c["name"]: c for c in _components(tree.attrs)})
+        peak_cols = peak_cols[:2] + ["component"] + peak_cols[2:]
+    else:
+        peaks = peak_table(post, lp, shape)
     peaks.insert(0, "K", K)
     peaks.insert(0, "spectrum", spectrum)
     warns = []
@@ -83,6 +107,8 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
             warns += json.loads(a.get("warnings", "[]"))
         except (TypeError, ValueError):
             pass
+    if composite:
+        info["candidate"] = label
     info.update(K=K, probability=float(best["probability"]), noise_sd=float(best["noise_sd"]),
                 free_energy=float(best["free_energy"]),
                 free_energy_se=float(best["free_energy_se"]),

@@ -27,7 +27,8 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
     ``warnings`` (how many sampler warnings its fits logged, e.g. a stalled ladder), ``log``
     (where a failure's cause is), then per peak k = 1.. the posterior mean and 95 %
     interval of center, width, amplitude and area: ``peak{k}_{q}``, ``peak{k}_{q}_lo``,
-    ``peak{k}_{q}_hi``. With ``integration`` (results/integration.tsv, one row per group) the
+    ``peak{k}_{q}_hi`` (a composite model: ``{component}{k}_{q}`` per component, and the
+    selected ``candidate`` label after ``K``). With ``integration`` (results/integration.tsv, one row per group) the
     members of each group also get ``group_verdict`` (joint | separate | undecided, or the
     group's error), ``group_delta`` and ``group_delta_se`` (F_joint - sum of separate F, nats).
     Written as TSV (atomically) and Parquet. Returns the DataFrame."""
@@ -41,10 +42,13 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
                     for g, v, d, e, st in zip(it["group"], it["verdict"], it["delta"],
                                               it["delta_se"], it["status"])}
     recs = []
+    comp_cols: list[str] = []  # composite models' peak columns, in order of appearance
     for ip, pp in zip(infos, peaks):
         info = json.loads(Path(ip).read_text(encoding="utf-8"))
         sid = info["spectrum"]
         r: dict[str, Any] = {"spectrum": entry_name(sid), "K": info.get("K"),
+                             **({"candidate": info["candidate"]} if info.get("candidate")
+                                else {}),
                              "probability": info.get("probability"),
                              "noise_sd": info.get("noise_sd"), "status": info.get("status")}
         if true_K is not None:
@@ -58,7 +62,18 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
                 r["group_delta_se"] = None if v is None else v["delta_se"]
         r.update(free_energy=info.get("free_energy"), free_energy_se=info.get("free_energy_se"),
                  warnings=len(info.get("warnings") or []), log=info.get("log", ""))
-        if is_ok(str(info.get("status"))):
+        if is_ok(str(info.get("status"))) and info.get("candidate"):
+            pt = pd.read_csv(pp, sep="\t", keep_default_na=False)
+            pt = pt[pd.to_numeric(pt["peak"]) >= 0]
+            for (c, k, q), g in pt.groupby(["component", "peak", "quantity"], sort=False):
+                if q in _PEAK_QUANTITIES:
+                    row = g.iloc[0]
+                    base = f"{c}{int(k) + 1}_{q}"
+                    for suffix, col in (("", "mean"), ("_lo", "q2.5"), ("_hi", "q97.5")):
+                        r[base + suffix] = float(row[col])
+                        if base + suffix not in comp_cols:
+                            comp_cols.append(base + suffix)
+        elif is_ok(str(info.get("status"))):
             pt = pd.read_csv(pp, sep="\t")
             for (k, q), g in pt[pt["peak"] >= 0].groupby(["peak", "quantity"]):
                 if q in _PEAK_QUANTITIES:
@@ -69,18 +84,18 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
                     r[base + "_hi"] = float(row["q97.5"])
         recs.append(r)
     df = pd.DataFrame(recs)
-    lead = [c for c in ("spectrum", "K", "probability", "noise_sd", "status", "true_K", "group",
+    lead = [c for c in ("spectrum", "K", "candidate", "probability", "noise_sd", "status", "true_K", "group",
                         "group_verdict", "group_delta", "group_delta_se", "free_energy", "free_energy_se", "warnings", "log") if c in df.columns]
     npk = max([int(m.group(1)) for c in df.columns if (m := re.match(r"peak(\d+)_", c))] or [0])
     peak_cols = [f"peak{k}_{q}{s}" for k in range(1, npk + 1) for q in _PEAK_QUANTITIES
                  for s in ("", "_lo", "_hi")]
-    df = df.reindex(columns=lead + [c for c in peak_cols if c in df.columns])
+    df = df.reindex(columns=lead + [c for c in peak_cols if c in df.columns] + comp_cols)
     for c in ("K", "true_K", "warnings"):
         if c in df:
             df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
     for c in df.columns:
-        if c not in ("spectrum", "status", "group", "group_verdict", "log", "K", "true_K",
-                     "warnings"):
+        if c not in ("spectrum", "candidate", "status", "group", "group_verdict", "log", "K",
+                     "true_K", "warnings"):
             df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     df["status"] = df["status"].astype(str).map(one_line)
     _write_text(out_tsv, df.to_csv(sep="\t", index=False, float_format="%.6g"))
