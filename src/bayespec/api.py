@@ -461,7 +461,8 @@ class IntegrateResult:
 
     @property
     def trees(self) -> dict[str, Any]:
-        """Combination name (``K2-3``: K of each data set in group order) -> the joint
+        """Combination name (``K2-3``: K of each data set in group order; a composite data
+        set gives its components' counts, ``K1-2-3`` for A = 1-2, B = 3) -> the joint
         posterior as a DataTree, the tree written to joint/<name>.zarr
         (integrate_output.joint_datatree)."""
         from .inference.integrate_output import combo_name
@@ -486,10 +487,11 @@ class IntegrateResult:
         (data set, peak, quantity): columns dataset, peak, quantity, mean, sd, q2.5, q50,
         q97.5, map, as :meth:`FitResult.summary` per data set (ties applied, so tied
         parameters repeat), then the offsets (dataset ``offset``) and each data set's noise sd
-        (fixed in the joint fit: sd and quantiles NaN)."""
+        (fixed in the joint fit: sd and quantiles NaN). With a composite data set a
+        ``component`` column names its rows' component (empty for everything else)."""
         import xarray as xr
 
-        from .inference.summary import _stats, peak_table
+        from .inference.summary import _stats, component_table, peak_table
 
         j = self._joint_of(combo)
         tree = self.posterior(combo)
@@ -498,6 +500,17 @@ class IntegrateResult:
         imap = int(np.argmax(lp.ravel()))
         parts = []
         for name, prob in zip(j.model.names, j.model.problems):
+            if hasattr(prob, "Ks"):  # a composite data set: per component
+                keys = [k for k in post.data_vars if k == f"{name}_background" or any(
+                    f"{name}_{c.name}_peak" in post[k].dims for c in prob.components)]
+                sub = post[keys].rename({k: k[len(name) + 1:] for k in keys}).rename(
+                    {f"{name}_{c.name}_peak": f"{c.name}_peak" for c in prob.components} |
+                    {f"{name}_coef": "coef"})
+                tab = component_table(sub, lp, {c.name: {"shape": c.shape.name, "K": c.K}
+                                                for c in prob.components})
+                tab.insert(0, "dataset", name)
+                parts.append(tab)
+                continue
             keys = [*prob.peak_vars, "background"]
             sub = xr.Dataset({k: post[f"{name}_{k}"] for k in keys}).rename(
                 {f"{name}_peak": "peak", f"{name}_coef": "coef"})
@@ -515,7 +528,11 @@ class IntegrateResult:
             s = float(const[f"{name}_noise_sd"])
             rows.append({"dataset": name, "peak": -1, "quantity": "noise_sd", "mean": s,
                          "sd": nan, "q2.5": nan, "q50": nan, "q97.5": nan, "map": s})
-        return pd.concat(parts + [pd.DataFrame(rows)], ignore_index=True)
+        out = pd.concat(parts + [pd.DataFrame(rows)], ignore_index=True)
+        if "component" in out.columns:  # a composite data set: its component, else empty
+            comp = out.pop("component").fillna("")
+            out.insert(1, "component", comp)
+        return out
 
     def plot(self):
         """The integration figure (a matplotlib Figure, not shown or saved): each data set
@@ -602,7 +619,9 @@ def integrate(group: Mapping | str | os.PathLike, *, base: str | os.PathLike | N
     rep = reporter(progress)
     if rep is not None:
         names = [s.name for s in cfg.datasets]
-        n = int(np.prod([len(s.fit.model.K) for s in cfg.datasets]))
+        n = int(np.prod([len(s.fit.model.K) if not s.fit.model.components else
+                         int(np.prod([len(c.K) for c in s.fit.model.components]))
+                         for s in cfg.datasets]))
         sp = cfg.sampler
         rep.begin(f"integrating {', '.join(names)}: separate fits, then {n} joint K "
                   f"combination(s); {sp.chains} chains x {sp.burn_in} + {sp.sweeps} sweeps "

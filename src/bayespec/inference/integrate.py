@@ -11,11 +11,21 @@ GROUP.yaml (paths relative to the file)::
     offsets: {shift: {dist: normal, mean: 0, sd: 0.1}}
     sampler: {...}                       # FIT.yaml sampler keys, shared by every fit
 
-Each data set's model/priors/noise blocks are parsed by config.parse_fit_config. Every data set
-is first fitted on its own (every K in its model.K) with its own noise setting; its noise
-precision b_m (estimated: the free-energy minimum; or fixed) then weights it in the joint fit of
-every combination of K values. The verdict compares the best joint combination with the sum of
-the separate free energies, each data set at its own best K.
+Each data set's model/priors/noise (and, for a composite model, ties/offsets) blocks are parsed
+by config.parse_fit_config. Every data set is first fitted on its own (every K in its model.K)
+with its own noise setting; its noise precision b_m (estimated: the free-energy minimum; or
+fixed) then weights it in the joint fit of every combination of K values. The verdict compares
+the best joint combination with the sum of the separate free energies, each data set at its
+own best K.
+
+Composite data sets (``model.components``): the data set's "K values" are its candidates (one
+per combination of its components' counts, labelled ``1-2``), its separate fits those of
+`bayespec fit` (inference.composite.fit_composite). Group ties address its parameters as
+``A.bulk.center[0]``; its own in-model ties (``surface.width[0] = bulk.width[0]``, FIT.yaml
+``ties``/``offsets`` in its block) join the joint model prefixed with its name
+(``A.surface.width[0] = A.bulk.width[0]``), their offsets renamed ``A__shift``
+(:func:`offset_name`). A tie whose left side does not exist in a combination (a component
+with fewer peaks there) does not apply to it; one that applies to no combination is an error.
 """
 
 from __future__ import annotations
@@ -36,15 +46,19 @@ from ..io.readers import OPTIONS
 from ..io.spectrum import Spectrum, describe_source, read_spectrum
 from ..models.model import build_problem
 from ..models.priors import Prior, parse_prior
-from ..models.ties import Tie, parse_tie
-from ..sampling.joint import JointModel, build_joint, joint_ladder, valid_fraction
+from ..models.composite import CompositeProblem, build_composite
+from ..models.ties import Ref, Tie, parse_tie
+from ..sampling.joint import JointModel, _dataset_of, build_joint, joint_ladder, valid_fraction
 from ..sampling.seeds import dataset_seed
+from .composite import candidates, fit_composite
 from .fit import FitSettings, fit_problems, fixed_nan, package_versions
 from .freeenergy import free_energy, model_probabilities, stepping_stone_se
 from .result import KFit
 
 _TOP = ("datasets", "ties", "offsets", "sampler")
-_DS_KEYS = ("data", "read", "model", "priors", "noise")
+_DS_KEYS = ("data", "read", "model", "priors", "noise", "ties", "offsets")
+_FIT_KEYS = ("model", "priors", "noise")
+_MODEL_TIE_KEYS = ("ties", "offsets")  # a composite data set's in-model ties (FIT.yaml keys)
 _READ_KEYS = ("format", *dict.fromkeys(o for opts in OPTIONS.values() for o in opts))
 Z_VERDICT = 3.0  # |F_joint - F_separate| beyond this many SE: a clear verdict
 
@@ -98,12 +112,9 @@ def parse_group_config(d: Any, source: str = "<group>", base: str | Path = ".",
         _check_keys(blk, key, _DS_KEYS, source)
         if "sampler" in blk:
             raise ConfigError(f"{source}: {key}.sampler: give the sampler once, at the top level")
-        fit = parse_fit_config({k: blk.get(k) for k in ("model", "priors", "noise")} |
+        fit = parse_fit_config({k: blk.get(k) for k in _FIT_KEYS} |
+                               {k: blk[k] for k in _MODEL_TIE_KEYS if k in blk} |
                                {"sampler": d.get("sampler")}, f"{source}: {key}")
-        if fit.model.components:
-            raise ConfigError(f"{source}: {key}.model.components: integration of composite "
-                              f"data sets is not implemented yet; give the data set a one-shape "
-                              f"model (model.shape, model.K) or fit it alone with bayespec fit")
         data = blk.get("data")
         spec = (spectra or {}).get(name)
         if spec is None:
@@ -131,7 +142,8 @@ def parse_group_config(d: Any, source: str = "<group>", base: str | Path = ".",
             raise PriorError(f"{source}: {e}") from e
     raw = {"datasets": {s.name: {"data": str(s.data) if s.data else None,
                                  **({"read": dict(s.read)} if s.read else {}), **{
-        k: s.fit.raw[k] for k in ("model", "priors", "noise")}} for s in sets},
+        k: s.fit.raw[k] for k in _FIT_KEYS + _MODEL_TIE_KEYS if k in s.fit.raw}}
+        for s in sets},
         "ties": [t.text for t in ties], "offsets": {o: dict(p.spec) for o, p in offsets.items()},
         "sampler": samp.raw["sampler"]}
     cfg = GroupConfig(tuple(sets), ties, offsets, samp.sampler, raw, source)
@@ -168,8 +180,15 @@ def _spectrum(ds: DataSetConfig) -> Spectrum:
 
 def _problems(ds: DataSetConfig, spec: Spectrum) -> list:
     """One Problem per K of data set ``ds``, built as `bayespec fit` builds them (likelihood
-    and Shirley offset included), so its separate fits are the fits of `bayespec fit`."""
+    and Shirley offset included), so its separate fits are the fits of `bayespec fit`; for a
+    composite data set one composite.Candidate per candidate (runner.composite_candidates:
+    its own ties and offsets resolved, errors naming ``datasets.<name>``)."""
     m = ds.fit.model
+    source = describe_source(ds.data, ds.read) if ds.data else ds.name
+    if is_composite(ds):
+        from .runner import composite_candidates
+
+        return composite_candidates(spec, ds.fit, source)
     return [build_problem(spec.x, spec.y, spec.sd, m.shape, K, m.background, m.degree,
                           ds.fit.priors,
                           source=describe_source(ds.data, ds.read) if ds.data else ds.name,
@@ -177,19 +196,158 @@ def _problems(ds: DataSetConfig, spec: Spectrum) -> list:
             for K in m.K]
 
 
-def validate_ties(cfg: GroupConfig) -> None:
-    """Resolve the ties for every K combination on placeholder data (errors before sampling)."""
-    names = [s.name for s in cfg.datasets]
-    for Ks in itertools.product(*[s.fit.model.K for s in cfg.datasets]):
-        probs = []
-        for s, K in zip(cfg.datasets, Ks):
-            m = s.fit.model
+def is_composite(ds: DataSetConfig) -> bool:
+    """Whether data set ``ds`` has a composite model (model.components)."""
+    return bool(ds.fit.model.components)
+
+
+def candidate_label(p: Any) -> str:
+    """A data set's K value as tables show it: K, or a composite candidate's counts ``1-2``."""
+    return p.label if hasattr(p, "Ks") else str(p.K)
+
+
+def offset_name(dataset: str, offset: str) -> str:
+    """The joint model's name of offset ``offset`` of data set ``dataset``'s in-model ties:
+    ``A__shift`` (data set names may hold '.', '-', '@', which become '_', so that the name is
+    an identifier and cannot be taken for a parameter ``A.kind[i]``)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", dataset) + "__" + offset
+
+
+def _ref_text(r: Ref) -> str:
+    return f"{r.dataset}.{r.kind}[{r.index}]"
+
+
+def _tie_text(t: Tie) -> str:
+    """A tie written back in the grammar (models.ties) from its parts."""
+    left, right = _ref_text(t.left), _ref_text(t.right)
+    if t.offset is not None:
+        return f"{left} = {right} {'+' if t.offset_sign > 0 else '-'} {t.offset}"
+    if t.const != 0:
+        return f"{left} = {right} {'+' if t.const > 0 else '-'} {abs(t.const)!r}"
+    if t.scale != 1:
+        return f"{left} = {t.scale!r} * {right}"
+    return f"{left} = {right}"
+
+
+def dataset_ties(ds: DataSetConfig) -> tuple[list[Tie], dict[str, Prior]]:
+    """Data set ``ds``'s in-model ties and offsets as the joint model reads them: refs prefixed
+    with its name (``surface.width[0] = bulk.width[0]`` of data set A is
+    ``A.surface.width[0] = A.bulk.width[0]``), offsets renamed by :func:`offset_name`."""
+    if not is_composite(ds):
+        return [], {}
+    ren = {o: offset_name(ds.name, o) for o in ds.fit.offsets}
+    ties = []
+    for t in ds.fit.ties:
+        nt = Tie(Ref(f"{ds.name}.{t.left.dataset}", t.left.kind, t.left.index),
+                 Ref(f"{ds.name}.{t.right.dataset}", t.right.kind, t.right.index), t.scale,
+                 t.const, None if t.offset is None else ren.get(t.offset, t.offset),
+                 t.offset_sign, "")
+        ties.append(Tie(nt.left, nt.right, nt.scale, nt.const, nt.offset, nt.offset_sign,
+                        _tie_text(nt)))
+    return ties, {ren[o]: p for o, p in ds.fit.offsets.items()}
+
+
+def group_ties(cfg: GroupConfig) -> tuple[list[Tie], dict[str, Prior]]:
+    """Every tie and offset of the joint models: the group's, then each composite data set's
+    own (:func:`dataset_ties`). For a group of one-shape data sets: the group's, unchanged."""
+    ties, offsets = list(cfg.ties), dict(cfg.offsets)
+    owner = {o: "offsets" for o in offsets}
+    for s in cfg.datasets:
+        t, o = dataset_ties(s)
+        for name in o:
+            if name in owner:
+                raise ConfigError(f"{cfg.source}: datasets.{s.name}.offsets: its offset "
+                                  f"{name[name.index('__') + 2:]!r} is named {name!r} in the "
+                                  f"joint model, which {owner[name]} already declares; rename "
+                                  f"one of them")
+            owner[name] = f"datasets.{s.name}.offsets"
+        ties += t
+        offsets |= o
+    return ties, offsets
+
+
+def _applies(t: Tie, names: list[str], probs: list, where: str) -> bool:
+    """Whether tie ``t`` applies to a combination: its left side exists there (a component of
+    a composite data set may have fewer peaks, e.g. 0, in some candidates). A component name
+    that a composite data set lacks is an error naming both; other errors are build_joint's."""
+    for ref in (t.left, t.right):
+        try:
+            m, comp = _dataset_of(ref.dataset, names, t, where)
+        except ConfigError:
+            return True  # build_joint reports it (the messages of one-shape groups)
+        p = probs[m]
+        if isinstance(p, CompositeProblem) and comp is not None and ref.kind != "background":
+            have = [c.name for c in p.components]
+            if comp not in have:
+                raise ConfigError(f"{where}: tie {t.text!r}: data set {names[m]} has no "
+                                  f"component {comp!r} (its components: {', '.join(have)}); "
+                                  f"fix the name ({names[m]}.<component>.{ref.kind}"
+                                  f"[{ref.index}])")
+    m, comp = _dataset_of(t.left.dataset, names, t, where)
+    p = probs[m]
+    if not isinstance(p, CompositeProblem) or comp is None or t.left.kind == "background":
+        return True
+    return t.left.index < {c.name: c.K for c in p.components}[comp]
+
+
+def combination_ties(ties: list[Tie], offsets: dict[str, Prior], names: list[str],
+                     probs: list, where: str) -> tuple[list[Tie], dict[str, Prior]]:
+    """The ties that apply to one combination (:func:`_applies`) and the offsets they use (an
+    offset whose every tie does not apply is no parameter of that combination; one no tie uses
+    at all is kept, for build_joint's error)."""
+    if not any(isinstance(p, CompositeProblem) for p in probs):
+        return list(ties), dict(offsets)
+    mine = [t for t in ties if _applies(t, names, probs, where)]
+    offs = {o: p for o, p in offsets.items()
+            if any(t.offset == o for t in mine) or not any(t.offset == o for t in ties)}
+    return mine, offs
+
+
+def _placeholders(s: DataSetConfig) -> list:
+    """Data set ``s``'s problems (one per K, or per composite candidate) on placeholder data:
+    the parameter layout only (a Shirley offset or the likelihood does not change it)."""
+    m = s.fit.model
+    if not is_composite(s):
+        out = []
+        for K in m.K:
             n = 3 * (K * 4 + 8) + 10
             x = np.linspace(0.0, 1.0, n)
-            # the parameter layout only: a Shirley offset or the likelihood does not change it
-            probs.append(build_problem(x, np.zeros(n), None, m.shape, K, m.background, m.degree,
-                                       s.fit.priors, s.name))
-        build_joint(names, probs, [1.0] * len(probs), list(cfg.ties), cfg.offsets, cfg.source)
+            out.append(build_problem(x, np.zeros(n), None, m.shape, K, m.background, m.degree,
+                                     s.fit.priors, s.name))
+        return out
+    out = []
+    for ks in itertools.product(*[c.K for c in m.components]):
+        n = 3 * (sum(ks) * 8 + 8) + 10
+        x = np.linspace(0.0, 1.0, n)
+        out.append(build_composite(x, np.zeros(n), None,
+                                   [(c.name, c.shape, k) for c, k in zip(m.components, ks)],
+                                   m.background, m.degree, s.fit.priors, s.name))
+    return out
+
+
+def validate_ties(cfg: GroupConfig) -> None:
+    """Resolve the ties for every K combination on placeholder data (errors before sampling):
+    each composite data set's own ties over its candidates (as `bayespec fit` checks them),
+    then the group's and the prefixed in-model ties (:func:`group_ties`) over every
+    combination; a tie that applies to no combination is an error."""
+    names = [s.name for s in cfg.datasets]
+    options = []
+    for s in cfg.datasets:
+        probs = _placeholders(s)
+        if is_composite(s):
+            candidates(probs, list(s.fit.ties), dict(s.fit.offsets), s.fit.source)
+        options.append(probs)
+    ties, offsets = group_ties(cfg)
+    used = set()
+    for probs in itertools.product(*options):
+        mine, offs = combination_ties(ties, offsets, names, list(probs), cfg.source)
+        used |= {t.text for t in mine}
+        build_joint(names, list(probs), [1.0] * len(probs), mine, offs, cfg.source)
+    never = [t.text for t in ties if t.text not in used]
+    if never:
+        raise ConfigError(f"{cfg.source}: tie {never[0]!r} applies to no K combination: its "
+                          f"left side names a peak index beyond every count of its component; "
+                          f"fix the index or the component's K")
 
 
 def dataset_settings(cfg: GroupConfig, m: int) -> FitSettings:
@@ -226,8 +384,8 @@ class IntegrationResult:
     """Everything `bayespec integrate` writes."""
 
     cfg: GroupConfig
-    separate: dict[str, list[KFit]]  # data set -> one KFit per K
-    problems: dict[str, list]  # data set -> one Problem per K
+    separate: dict[str, list[KFit]]  # data set -> one KFit per K (or composite candidate)
+    problems: dict[str, list]  # data set -> one Problem per K (composite: one Candidate each)
     joint: list[JointFit]  # one per K combination
     table: pd.DataFrame  # integration.csv
     selection: pd.DataFrame  # joint K selection
@@ -345,27 +503,33 @@ def integrate(cfg: GroupConfig, checkpoint_dir: str | Path | None = None,
 
     separate = {}
     for m, s in enumerate(cfg.datasets):
-        Ks = [p.K for p in problems[s.name]]
+        Ks = [candidate_label(p) for p in problems[s.name]]
         cb = None if progress is None else progress(
-            f"separate fits of {s.name}: K={','.join(map(str, Ks))}",
-            [f"{s.name} K={K}" for K in Ks])
-        separate[s.name] = fit_problems(problems[s.name], dataset_settings(cfg, m),
-                                        {"group": cfg.raw, "dataset": s.name},
-                                        checkpoint=ck(f"separate-{s.name}"), progress=cb)
+            f"separate fits of {s.name}: K={','.join(Ks)}", [f"{s.name} K={K}" for K in Ks])
+        run = fit_composite if is_composite(s) else fit_problems
+        separate[s.name] = run(problems[s.name], dataset_settings(cfg, m),
+                               {"group": cfg.raw, "dataset": s.name},
+                               checkpoint=ck(f"separate-{s.name}"), progress=cb)
+    ties, offsets = group_ties(cfg)
     joint = []
-    combos = list(itertools.product(*[range(len(s.fit.model.K)) for s in cfg.datasets]))
+    combos = list(itertools.product(*[range(len(problems[n])) for n in names]))
     for combo in combos:
-        probs = [problems[n][i] for n, i in zip(names, combo)]
-        # a Poisson data set's variance is its mean: b_m = 1 (its weights are ones)
+        # a composite data set joins by its CompositeProblem (its own ties are in ``ties``)
+        probs = [getattr(problems[n][i], "problem", problems[n][i]) for n, i in zip(names, combo)]
+        # a Poisson data set's variance is its mean: b_m = 1 (its weights are ones); else the
+        # noise of the data set's separate fit at this K (composite: this candidate)
         b = [1.0 if problems[n][i].likelihood == "poisson" else
              1.0 / separate[n][i].noise_sd ** 2 for n, i in zip(names, combo)]
-        model = build_joint(names, probs, b, list(cfg.ties), cfg.offsets, cfg.source)
-        label = "-".join(str(p.K) for p in probs)
-        cb = None if progress is None else progress(f"joint fit K={label}",
-                                                    [f"joint K={label}"])
+        mine, offs = combination_ties(ties, offsets, names, probs, cfg.source)
+        model = build_joint(names, probs, b, mine, offs, cfg.source)
+        label = "-".join(map(str, model.Ks))
+        text = label if not any(map(is_composite, cfg.datasets)) else ";".join(
+            f"{n}={candidate_label(p)}" for n, p in zip(names, probs))
+        cb = None if progress is None else progress(f"joint fit K={text}", [f"joint K={text}"])
         joint.append(fit_joint(model, cfg.sampler, ck(f"joint-K{label}"), cb))
     fj = np.array([j.free_energy for j in joint])
-    sel = pd.DataFrame([{**{f"K_{n}": p.K for n, p in zip(names, j.model.problems)},
+    sel = pd.DataFrame([{**{f"K_{n}": candidate_label(p) if hasattr(p, "Ks") else p.K
+                            for n, p in zip(names, j.model.problems)},
                          "free_energy": j.free_energy, "free_energy_se": j.free_energy_se}
                         for j in joint])
     sel["probability"] = model_probabilities(fj)
@@ -382,7 +546,7 @@ def integrate(cfg: GroupConfig, checkpoint_dir: str | Path | None = None,
         verdict = "joint" if delta < 0 else "separate"
 
     def ks(idx: dict[str, int]) -> str:
-        return ";".join(f"{n}={problems[n][idx[n]].K}" for n in names)
+        return ";".join(f"{n}={candidate_label(problems[n][idx[n]])}" for n in names)
 
     def noise(idx: dict[str, int]) -> str:
         return ";".join(f"{n}={_sd_text(separate[n][idx[n]].noise_sd)} "
@@ -402,12 +566,16 @@ def integrate(cfg: GroupConfig, checkpoint_dir: str | Path | None = None,
 
 def joint_posterior(j: JointFit) -> dict[str, np.ndarray]:
     """Named (chain, draw[, peak|coef]) arrays of every data set's parameters (ties applied)
-    and of the offsets: ``{ds}_{kind}`` and ``{ds}_background``, ``offset_{name}``."""
+    and of the offsets: ``{ds}_{kind}`` and ``{ds}_background``, ``offset_{name}``; a composite
+    data set's ``{ds}_{component}_{kind}`` (chain, draw, K of the component)."""
     mdl = j.model
     loc = mdl.locals(j.theta)
     out = {}
     for m, (name, prob) in enumerate(zip(mdl.names, mdl.problems)):
         th = mdl.dataset_theta(loc, m)
+        if hasattr(prob, "named"):  # a composite data set: per component
+            out.update({f"{name}_{k}": v for k, v in prob.named(th).items()})
+            continue
         st = prob.stride
         for i, v in enumerate(prob.peak_vars):
             out[f"{name}_{v}"] = np.ascontiguousarray(th[..., i:prob.K * st:st])
