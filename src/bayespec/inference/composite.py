@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
 
@@ -26,10 +25,10 @@ from ..models.composite import CompositeProblem
 from ..models.priors import Prior
 from ..models.ties import Tie
 from ..sampling import checkpoint as checkpoint_mod
-from ..sampling.chunked import Plan, run_chunked
+from ..sampling.chunked import run_chunked
 from ..sampling.joint import JOINT, JointModel, build_joint, prior_energy_sd, valid_fraction
-from .fit import (FitSettings, ladder_for, package_versions, reported_se, resolve_backend,
-                  summarise_chains)
+from .fit import (FitSettings, chunked_plan, ladder_for, numbers_of, package_versions,
+                  reported_se, resolve_backend, summarise_chains)
 from .result import KFit
 
 
@@ -112,15 +111,9 @@ def fit_composite(cands: list[Candidate], s: FitSettings,
                for c in cands]
     jobs = [(c.model, betas) for c, (betas, _) in zip(cands, ladders)]
     versions = package_versions()
-    plan = Plan(burn_in=s.burn_in, sweeps=s.sweeps, thin=s.thin, chains=s.chains, seed=s.seed,
-                threads=s.threads or os.cpu_count() or 1, target_se=s.target_se,
-                checkpoint=None if checkpoint is None else Path(checkpoint),
-                checkpoint_every=s.checkpoint_every, restart_on_mismatch=restart_on_mismatch)
-    numbers = {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
-                                          "seed", "thin", "extend", "target_se", "noise_sd",
-                                          "max_precision")}
+    plan = chunked_plan(s, checkpoint, restart_on_mismatch)
     fp = checkpoint_mod.fingerprint([c.model for c in cands], [b for b, _ in ladders],
-                                    numbers, versions)
+                                    numbers_of(s), versions)
 
     def se_of(j: int, ne: np.ndarray) -> float:
         return reported_se(cands[j], ladders[j][0], ladders[j][1], ne)

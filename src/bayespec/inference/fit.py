@@ -25,7 +25,7 @@ from ..sampling import checkpoint as checkpoint_mod
 from ..sampling.chunked import Plan, run_chunked, run_many
 from ..sampling.sampler import FIRST_STEP_OVERLAP, PRIOR_DRAWS, ChainOutput, geometric_ladder
 from ..sampling.seeds import prior_curves_seq
-from .freeenergy import free_energy, model_probabilities, refine_minimum, stepping_stone_se
+from .freeenergy import free_energy, refine_minimum, stepping_stone_se
 from .result import KFit, Ladder
 
 log = logging.getLogger("bayespec")
@@ -181,14 +181,8 @@ def _run_chunked(jobs, ladders, s: FitSettings, checkpoint, restart_on_mismatch:
                  progress: Callable[[int, int, int, int], None] | None = None,
                  ) -> list[list[ChainOutput]]:
     """run_many's numbers, run in resumable pieces (chunked.py) for checkpoints/target_se."""
-    plan = Plan(burn_in=s.burn_in, sweeps=s.sweeps, thin=s.thin, chains=s.chains, seed=s.seed,
-                threads=s.threads or os.cpu_count() or 1, target_se=s.target_se,
-                checkpoint=None if checkpoint is None else Path(checkpoint),
-                checkpoint_every=s.checkpoint_every, restart_on_mismatch=restart_on_mismatch)
-    numbers = {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
-                                          "seed", "thin", "extend", "target_se", "noise_sd",
-                                          "max_precision")}
-    fp = checkpoint_mod.fingerprint([p for p, _ in jobs], [b for _, b in jobs], numbers,
+    plan = chunked_plan(s, checkpoint, restart_on_mismatch)
+    fp = checkpoint_mod.fingerprint([p for p, _ in jobs], [b for _, b in jobs], numbers_of(s),
                                     versions)
 
     def se_of(j: int, ne: np.ndarray) -> float:
@@ -197,6 +191,22 @@ def _run_chunked(jobs, ladders, s: FitSettings, checkpoint, restart_on_mismatch:
 
     outs, _, _ = run_chunked(jobs, plan, se_of, fp, progress)
     return outs
+
+
+def chunked_plan(s: FitSettings, checkpoint: str | os.PathLike | None,
+                 restart_on_mismatch: bool = False) -> Plan:
+    """The chunked driver's plan of a fit with settings ``s``."""
+    return Plan(burn_in=s.burn_in, sweeps=s.sweeps, thin=s.thin, chains=s.chains, seed=s.seed,
+                threads=s.threads or os.cpu_count() or 1, target_se=s.target_se,
+                checkpoint=None if checkpoint is None else Path(checkpoint),
+                checkpoint_every=s.checkpoint_every, restart_on_mismatch=restart_on_mismatch)
+
+
+def numbers_of(s: FitSettings) -> dict[str, Any]:
+    """The settings that decide a fit's numbers (a checkpoint's fingerprint; not threads)."""
+    return {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
+                                       "seed", "thin", "extend", "target_se", "noise_sd",
+                                       "max_precision")}
 
 
 def reported_se(prob: Problem, betas: np.ndarray, estimated: bool, ne: np.ndarray) -> float:

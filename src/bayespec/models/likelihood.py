@@ -100,11 +100,18 @@ def prior_valid_fraction(problem, seed: int, draws: int = VALID_DRAWS) -> tuple[
     rng = np.random.default_rng(valid_fraction_seq(seed, problem.K))
     theta = np.stack([p.sample(rng, draws) for p in problem.priors], axis=-1)
     ok = valid_mean(problem.curve(theta), problem.y)
-    p = float(ok.mean())
+    return valid_estimate(ok, f"prior draws (K={problem.K})",
+                          "give the background a prior with positive support, e.g. background: "
+                          "constant with priors.background {dist: uniform, low: 0, high: <max "
+                          "count>}")
+
+
+def valid_estimate(ok: np.ndarray, draws: str, fix: str) -> tuple[float, float]:
+    """P_valid and its relative SE from the validity ``ok`` (N,) of N prior draws; ConfigError
+    below MIN_VALID naming the ``draws`` and the ``fix``."""
+    p, n = float(ok.mean()), int(ok.size)
     if p < MIN_VALID:
         raise ConfigError(f"priors: with model.likelihood poisson the model mean must stay > 0, "
-                          f"but only {100 * p:.1f} % of prior draws (K={problem.K}) give a "
-                          f"positive mean everywhere; give the background a prior with positive "
-                          f"support, e.g. background: constant with priors.background "
-                          f"{{dist: uniform, low: 0, high: <max count>}}")
-    return p, math.sqrt(max(p * (1 - p), 1.0 / draws) / draws) / p
+                          f"but only {100 * p:.1f} % of {draws} give a positive mean "
+                          f"everywhere; {fix}")
+    return p, math.sqrt(max(p * (1 - p), 1.0 / n) / n) / p

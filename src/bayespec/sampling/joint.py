@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from ..models.likelihood import MIN_VALID, VALID_DRAWS, poisson_constant, poisson_energy, valid_mean
+from ..models.likelihood import (VALID_DRAWS, poisson_constant, poisson_energy, valid_estimate,
+                                 valid_mean)
 from ..models.model import Problem
 from ..models.priors import Prior, pack
 from ..models.ties import Ref, Tie
@@ -412,14 +413,9 @@ def valid_fraction(model: JointModel, seed: int, draws: int = VALID_DRAWS) -> tu
         return 1.0, 0.0
     rng = np.random.default_rng(joint_valid_fraction_seq(seed))
     ok = model.valid(_prior_draws(model, rng, draws, valid=False))
-    p = float(ok.mean())
-    if p < MIN_VALID:
-        raise ConfigError(f"priors: with model.likelihood poisson the model mean must stay > 0, "
-                          f"but only {100 * p:.1f} % of the joint prior draws (K = "
-                          f"{'-'.join(map(str, model.Ks))}) give a positive mean everywhere; "
-                          f"give the Poisson data sets' backgrounds a prior with positive "
-                          f"support, e.g. {{dist: uniform, low: 0, high: <max count>}}")
-    return p, float(np.sqrt(max(p * (1 - p), 1.0 / draws) / draws) / p)
+    return valid_estimate(ok, f"the joint prior draws (K = {'-'.join(map(str, model.Ks))})",
+                          "give the Poisson data sets' backgrounds a prior with positive "
+                          "support, e.g. {dist: uniform, low: 0, high: <max count>}")
 
 
 def joint_ladder(model: JointModel, replicas: int, ratio: float, extend: bool,
