@@ -95,3 +95,38 @@ def test_campaign_equals_bayespec_fit(campaign_dir, tmp_path):
                  "--out", str(tmp_path / "out")]) == 0
     got = (campaign_dir / "results" / "fits" / "three" / "model_selection.csv").read_bytes()
     assert got == (tmp_path / "out" / "model_selection.csv").read_bytes()
+
+
+def _sets_campaign(tmp_path, row_model="au", extra_rows=""):
+    from bayespec.workflow import campaign
+
+    _spectrum(tmp_path / "a.csv", True, 3)
+    a = tmp_path / "a.csv"
+    (tmp_path / "m.tsv").write_text(f"id\tpath\tmodel\na\t{a}\t{row_model}\nb\t{a}\t\n"
+                                    + extra_rows)
+    cfg = {"manifest": str(tmp_path / "m.tsv"),
+           "fit": {"model": {"shape": "gaussian", "K": [1, 2]}},
+           "model_sets": {"au": {k: FIT[k] for k in ("model", "priors", "ties")}}}
+    return cfg, campaign.Campaign.load(cfg)
+
+
+def test_model_sets_per_row(tmp_path):
+    """A row's model column selects a named model set (its model, priors and ties replace the
+    fit block's); other rows keep the fit block; the config passes the campaign schema."""
+    import jsonschema
+
+    cfg, c = _sets_campaign(tmp_path)
+    assert c.Ks("a") == ["1-0", "1-1"] and c.Ks("b") == [1, 2]
+    fa, fb = c.fit_config("a"), c.fit_config("b")
+    assert [x.name for x in fa.model.components] == ["bulk", "extra"] and len(fa.ties) == 1
+    assert fb.model.components == () and fb.model.shape == "gaussian"
+    assert c.fit_params("a", "1-1")["model"]["components"][1]["K"] == [0, 1]
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    jsonschema.validate(cfg, schema)
+
+
+def test_unknown_model_set_names_the_row(tmp_path):
+    from bayespec.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"line 2 \(id 'a'\): model: no model set 'nope'"):
+        _sets_campaign(tmp_path, row_model="nope")

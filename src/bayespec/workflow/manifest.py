@@ -34,9 +34,11 @@ GPU_BACKENDS = ("cupy",)
 #: manifest columns the workflow reads; any other column is kept as metadata
 MANIFEST_COLUMNS = ("id", "path", "format", "x_col", "y_col", "sd_col", "roi_min", "roi_max",
                     "x_units", "y_units", "group", "K", "shape", "likelihood", "priors",
-                    "noise_sd", "seed",
+                    "model", "noise_sd", "seed",
                     "true_K", "mu", "index", "nxdata", "binding_energy", "bin", "subtract",
                     "normalise")
+#: what a model set (config model_sets, a row's model column) replaces in the fit block
+MODEL_SET_KEYS = ("model", "priors", "ties", "offsets")
 #: manifest columns that override the config's preprocess block for one spectrum
 _PREPROCESS_COLS = ("roi_min", "roi_max", "binding_energy", "bin", "subtract", "normalise")
 _INT_COLS = ("seed", "true_K", "bin")
@@ -289,6 +291,15 @@ class Campaign:
                 self._with(self.base_fit, priors=spec)
             except ConfigError as e:
                 raise ConfigError(f"config: prior_sets.{name}: {e}") from None
+        for name, spec in (cfg.get("model_sets") or {}).items():
+            if not _ID_RE.fullmatch(str(name)):
+                raise ConfigError(f"config: model_sets: name {name!r} must match {ID_PATTERN}")
+            if not isinstance(spec, dict) or "model" not in spec or \
+                    set(spec) - set(MODEL_SET_KEYS):
+                raise ConfigError(f"config: model_sets.{name}: must be a mapping with a model "
+                                  f"block and optionally {', '.join(MODEL_SET_KEYS[1:])} (they "
+                                  f"replace the fit block's), got keys {sorted(spec or {})}")
+            self._with_model_set(self.base_fit, name, f"config: model_sets.{name}")
         x = (cfg.get("demo") or {}).get("x") or {}
         if x and not float(x.get("stop", 1)) > float(x.get("start", 0)):
             raise ConfigError(f"config: demo.x: stop ({x.get('stop')}) must be larger than start "
@@ -360,6 +371,11 @@ class Campaign:
         tk = row.get("true_K")
         if tk is not None and (not isinstance(tk, int) or tk < 0):
             raise ConfigError(f"{where}: true_K: must be an integer >= 0, got {tk!r}")
+        mset = row.get("model")
+        if mset is not None and mset not in (self.config.get("model_sets") or {}):
+            names = ", ".join(self.config.get("model_sets") or {}) or "none defined"
+            raise ConfigError(f"{where}: model: no model set {mset!r} under model_sets in the "
+                              f"config (defined: {names})")
         pset = row.get("priors")
         if pset is not None and pset not in (self.config.get("prior_sets") or {}):
             names = ", ".join(self.config.get("prior_sets") or {}) or "none defined"
@@ -429,6 +445,8 @@ class Campaign:
         over: dict[str, dict] = {}
         src = f"{self.fit_source} + manifest row {row.get('id')!r}"
         base = self.base_fit
+        if row.get("model") is not None:
+            base = self._with_model_set(base, row["model"], src)
         if row.get("K") is not None:
             over.setdefault("model", {})["K"] = _K_value(row["K"])
         if row.get("shape") is not None:
@@ -451,6 +469,21 @@ class Campaign:
         if not over:
             return base
         return self._with(base, source=src, **over)
+
+    def _with_model_set(self, base, name: str, source: str):
+        """``base`` with model set ``name`` (config model_sets) in place of its model, priors,
+        ties and offsets (a set without priors: the data-scaled defaults)."""
+        from ..config import parse_fit_config
+
+        spec = (self.config.get("model_sets") or {})[name]
+        raw = json.loads(json.dumps(base.raw))
+        for k in MODEL_SET_KEYS:
+            raw.pop(k, None)
+            if spec.get(k) is not None:
+                raw[k] = json.loads(json.dumps(spec[k]))
+        if raw.get("model", {}).get("likelihood") == "poisson":
+            raw.pop("noise", None)  # counts have no noise level to give or estimate
+        return parse_fit_config(raw, source)
 
     def fit_config(self, sid: str):
         return self.fit_config_for(self.rows[sid])
