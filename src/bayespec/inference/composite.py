@@ -38,15 +38,19 @@ class Candidate:
 
     def __init__(self, problem: CompositeProblem, model: JointModel):
         self.problem, self.model = problem, model
-        for k in ("x", "y", "w", "n", "K", "Ks", "label", "nb", "background", "likelihood",
-                  "sum_log_w", "offset"):
-            setattr(self, k, getattr(problem, k))
         self.priors = model.priors
         self.param_names = model.free_names
         self.shape = SimpleNamespace(name="+".join(f"{c.name}:{c.shape.name}"
                                                    for c in problem.components))
         self.component_info = {c.name: {"shape": c.shape.name, "K": c.K}
                                for c in problem.components}
+
+    def __getattr__(self, name: str):
+        """The data and layout (x, y, w, n, K, Ks, label, nb, background, likelihood,
+        sum_log_w, offset) are the candidate problem's."""
+        if name in ("problem", "model"):  # not set yet (e.g. while unpickling)
+            raise AttributeError(name)
+        return getattr(self.problem, name)
 
     def relabel(self, draws: np.ndarray) -> dict[str, np.ndarray]:
         """Free draws (C, D, P) -> named local arrays; the kernel keeps every component's
@@ -112,8 +116,8 @@ def fit_composite(cands: list[Candidate], s: FitSettings,
     jobs = [(c.model, betas) for c, (betas, _) in zip(cands, ladders)]
     versions = package_versions()
     plan = chunked_plan(s, checkpoint, restart_on_mismatch)
-    fp = checkpoint_mod.fingerprint([c.model for c in cands], [b for b, _ in ladders],
-                                    numbers_of(s), versions)
+    fp = None if checkpoint is None else checkpoint_mod.fingerprint(
+        [c.model for c in cands], [b for b, _ in ladders], numbers_of(s), versions)
 
     def se_of(j: int, ne: np.ndarray) -> float:
         return reported_se(cands[j], ladders[j][0], ladders[j][1], ne)

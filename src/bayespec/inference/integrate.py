@@ -463,7 +463,9 @@ def _run_joint_chunked(model: JointModel, betas: np.ndarray, s: SamplerConfig,
                 checkpoint=checkpoint, checkpoint_every=s.checkpoint_every)
     numbers = {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
                                           "seed", "thin", "extend", "target_se")}
-    fp = checkpoint_mod.fingerprint([model], [betas], numbers, versions())
+    # the fingerprint (package versions, array digests) only matters for a checkpoint file
+    fp = None if checkpoint is None else checkpoint_mod.fingerprint([model], [betas], numbers,
+                                                                     versions())
 
     def se_of(j: int, ne: np.ndarray) -> float:
         log_z, log_z_se = stepping_stone_se(ne, betas)
