@@ -149,7 +149,7 @@ def test_section_not_mapping():
 
 
 def test_unknown_shape():
-    _err({"model": {"shape": "voigt"}}, "model.shape", "'voigt'", "gaussian")
+    _err({"model": {"shape": "voigtian"}}, "model.shape", "'voigtian'", "gaussian")
 
 
 def test_unknown_background():

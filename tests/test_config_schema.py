@@ -162,7 +162,7 @@ def test_shipped_and_test_configs_validate(files, extra):
     ({"sampler": {"extend": 1}}, ["fit", "sampler", "extend"]),
     ({"model": {"K": "one"}}, ["fit", "model", "K"]),
     ({"model": {"K": [1, -1]}}, ["fit", "model", "K", 1]),
-    ({"model": {"shape": "voigt"}}, ["fit", "model", "shape"]),
+    ({"model": {"shape": "voigtian"}}, ["fit", "model", "shape"]),
     ({"model": {"background": "cubic"}}, ["fit", "model", "background"]),
     ({"model": {"background": {"kind": "cubic"}}}, ["fit", "model", "background", "kind"]),
     ({"model": {"background": {"degree": 2}}}, ["fit", "model", "background"]),
@@ -187,7 +187,7 @@ P = {"dist": "normal", "mean": 0, "sd": 1}
 G = {"dist": "gamma", "shape": 2, "rate": 1}
 U = {"dist": "uniform", "low": 0, "high": 1}
 POOL = {
-    "model.shape": ["gaussian", "pseudo_voigt", "doublet_gaussian", "voigt", 3],
+    "model.shape": ["gaussian", "pseudo_voigt", "doublet_gaussian", "voigtian", 3],
     "model.K": [3, "1-3", [1, 2], [], [1, 1], "x", -1, True, 2.0, [0, 1.5], "3-1"],
     "model.background": ["none", "linear", "cubic", {"kind": "polynomial"}, 5,
                          {"kind": "polynomial", "degree": 2}, {"kind": "linear", "degree": 1},
@@ -249,7 +249,7 @@ def test_schema_never_rejects_what_bayespec_accepts(campaign):
 #: or degree only with kind polynomial, are bayespec's alone; so are YAML's .inf and .nan,
 #: which JSON does not have)
 BAD = {
-    "model.shape": ["voigt", 3, True], "model.K": ["x", -1, True, [], [1, 1], [0, 1.5], 1.5],
+    "model.shape": ["voigtian", 3, True], "model.K": ["x", -1, True, [], [1, 1], [0, 1.5], 1.5],
     "model.background": ["cubic", 5, [], {"kind": "cubic"}, {"degree": 2},
                          {"kind": "polynomial", "degree": -1}, {"kind": "linear", "shirley": 1}],
     "model.likelihood": ["x", 1], "noise.sd": [0, -1, True, "1"],
@@ -379,6 +379,18 @@ CASES = {
     "priors.splitting": (DBL, _with(DBL, priors={"splitting": {"dist": "normal", "mean": 2,
                                                                "sd": 0.1}})),
     "priors.ratio": (DBL, _with(DBL, priors={"ratio": G})),
+    **{f"priors.{k}": ({"model": {"shape": shape}},
+                       {"model": {"shape": shape}, "priors": {k: spec}})
+       for k, shape, spec in [
+           ("gamma", "voigt", {"dist": "lognormal", "mu": -1, "sigma": 0.5}),
+           ("alpha", "doniach_gaussian", {"dist": "uniform", "low": 0, "high": 0.3}),
+           ("width_ratio", "split_pseudo_voigt", {"dist": "lognormal", "mu": 0.2, "sigma": 0.3}),
+           ("ka2_ratio", "kalpha_pseudo_voigt", {"dist": "fixed", "value": 0.5}),
+           ("lambda_ratio", "kalpha_pseudo_voigt", {"dist": "fixed", "value": 1.0021}),
+           ("quad_splitting", "mossbauer_doublet", {"dist": "uniform", "low": 0, "high": 3}),
+           ("quad_shift", "mossbauer_sextet", {"dist": "uniform", "low": -0.3, "high": 0.3}),
+           ("field", "mossbauer_sextet", {"dist": "uniform", "low": 10, "high": 40}),
+           ("ratio_25", "mossbauer_sextet", {"dist": "uniform", "low": 0, "high": 4})]},
     "priors.background": ({}, {"priors": {"background": [P, {"dist": "normal", "mean": 0,
                                                              "sd": 0.5}]}}),
     "noise.sd": ({}, {"noise": {"sd": 0.5}}),

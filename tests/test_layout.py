@@ -4,7 +4,7 @@ The layers, bottom to top (a module-level import only goes down this list, or st
 its own subpackage):
 
 1. ``bayespec`` (``__init__``: ``__version__`` and the lazy ``fit``/``integrate``),
-   ``errors``, ``ids``: no other bayespec imports at module level;
+   ``errors``, ``ids``, ``jitcache``: no other bayespec imports at module level;
 2. ``models``: shapes, priors, likelihoods, the Problem, composites, ties (what is fitted);
 3. ``config``: FIT.yaml, validated into the configs the rest reads;
 4. ``io``: spectrum files and readers, preprocessing, the Zarr stores of fits;
@@ -41,8 +41,8 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "src" / "bayespec"
 
 #: the layers, bottom first; a name is a subpackage or a top-level module of bayespec
-LAYERS = [("bayespec", "errors", "ids"), ("models",), ("config",), ("io",), ("sampling",),
-          ("inference",), ("plots",), ("api",), ("cli",), ("workflow",)]
+LAYERS = [("bayespec", "errors", "ids", "jitcache"), ("models",), ("config",), ("io",),
+          ("sampling",), ("inference",), ("plots",), ("api",), ("cli",), ("workflow",)]
 RANK = {node: i for i, layer in enumerate(LAYERS) for node in layer}
 
 

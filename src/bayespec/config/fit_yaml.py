@@ -43,6 +43,7 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import ConfigError, PriorError
 from ..models import shapes
+from ..models.model import check_extra_prior
 from ..models.priors import Prior, parse_prior
 from ..models.priors import _ALIASES as _PRIOR_ALIASES
 from ..models.priors import _DISTS as _PRIOR_DISTS
@@ -387,7 +388,7 @@ _PRIOR_SCHEMA = {"type": "object", "description": "a prior such as {dist: normal
 _BG_PRIOR_SCHEMA = {"anyOf": [_PRIOR_SCHEMA, {"type": "array", "items": _PRIOR_SCHEMA,
                                               "minItems": 1}]}
 #: shown default of the prior keys (describe_keys, the JSON schema's descriptions)
-_PRIOR_DEFAULTS = {"splitting": "required", "ratio": "required", "asym": "U(-1, 1)"}
+_PRIOR_DEFAULTS = {e.name: e.shown for e in shapes.EXTRAS.values() if e.name != "eta"}
 
 
 class _PriorsBase(_Block):
@@ -408,7 +409,8 @@ def _prior_fields() -> dict[str, Any]:
     for e in _extras():
         users = " / ".join(s.name for s in shapes.SHAPES.values() if e in s.extra)
         note = "; support within [0, 1]" if e == "eta" else ""
-        fields[e] = f"prior of the extra shape parameter {e} ({users} only{note})"
+        fields[e] = (f"prior of the extra shape parameter {e}: {shapes.EXTRAS[e].meaning} "
+                     f"({users} only{note})")
     fields["background"] = ("one prior for all background coefficients, or a list with one "
                             "prior per coefficient")
     out = {}
@@ -602,13 +604,17 @@ def _parse_priors(block: BaseModel, model: ModelBlock) -> dict[str, Prior | list
                 users = [s.name for s in shapes.SHAPES.values() if k in s.extra]
                 raise _fail(f"{key}: only used by shape {' / '.join(users)}, not {model.shape}; "
                             f"remove it or change model.shape", prior=True, keyed=True)
-            pr = _prior(spec, key, k == "ratio")
+            pr = _prior(spec, key, shapes.EXTRAS[k].positive)
             lo, hi = pr.support
             if k == "eta" and (lo < 0 or hi > 1):
                 raise _fail(f"{key}: eta is a mixing fraction in [0, 1] but the {pr.dist} prior "
                             f"has support [{lo:g}, {hi:g}]; use {{dist: uniform, low: 0, high: "
                             f"1}} or a truncnormal with low >= 0 and high <= 1",
                             prior=True, keyed=True)
+            try:
+                check_extra_prior(k, pr, key)
+            except ConfigError as e:
+                raise _fail(str(e), prior=True, keyed=True) from None
         else:
             pr = _prior(spec, key, _PEAK_PRIORS[k])
         out[k] = pr

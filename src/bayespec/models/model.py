@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from .likelihood import LIKELIHOODS, check_counts
 from .priors import Prior, parse_prior
-from .shapes import BACKGROUNDS, SHAPES, Background, Shape, uniform_step
+from .shapes import BACKGROUNDS, EXTRAS, SHAPES, Background, Shape, uniform_step
 
 PEAK_KINDS = ("amplitude", "center", "width")
 
@@ -118,9 +118,10 @@ def default_priors(x: np.ndarray, y: np.ndarray, shape: str, bg: str, nb: int) -
         "amplitude": {"dist": "uniform", "low": 0.0, "high": 2 * yspan},
         "center": {"dist": "uniform", "low": float(x[0]), "high": float(x[-1])},
         "width": width,
-        "eta": {"dist": "uniform", "low": 0.0, "high": 1.0},
-        "asym": {"dist": "uniform", "low": -1.0, "high": 1.0},
     }
+    for name, e in EXTRAS.items():  # extra shape parameters: their registered defaults
+        if e.default is not None:
+            out[name] = e.default(x, y)
     if bg == "exponential":
         out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 2 * ymag},
                              {"dist": "uniform", "low": 0.0, "high": 10.0 / span}]
@@ -132,7 +133,22 @@ def default_priors(x: np.ndarray, y: np.ndarray, shape: str, bg: str, nb: int) -
 
 _REQUIRED = {"splitting": "{dist: fixed, value: 3.67} (signed: partner at center + splitting)",
              "ratio": "{dist: fixed, value: 0.75} or {dist: uniform, low: 0.6, high: 0.9}"}
-_POSITIVE_EXTRA = {"ratio"}
+
+
+def check_extra_prior(kind: str, p: Prior, key: str) -> None:
+    """Raise ConfigError if prior ``p`` of extra parameter ``kind`` breaks its registered
+    support (positive, or within its bounds); ``key`` names the config key."""
+    e = EXTRAS[kind]
+    if e.positive and not p.positive:
+        raise ConfigError(f"{key}: must have positive support ({e.meaning}); use e.g. "
+                          f"{{dist: uniform, low: 0.5, high: 1}} or a log-normal")
+    if e.bounds is not None:
+        lo, hi = p.support
+        if lo < e.bounds[0] or hi > e.bounds[1]:
+            raise ConfigError(f"{key}: {kind} lives in [{e.bounds[0]:g}, {e.bounds[1]:g}] "
+                              f"({e.meaning}) but the {p.dist} prior has support [{lo:g}, "
+                              f"{hi:g}]; use e.g. {{dist: uniform, low: {e.bounds[0]:g}, "
+                              f"high: {e.bounds[1]:g}}} or a truncnormal inside that range")
 
 
 def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: str, K: int,
@@ -183,14 +199,10 @@ def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: st
             raise ConfigError(f"{prior_key}.{kind}: required by shape {shape} (physics, not "
                               f"the data, sets it); give e.g. {_REQUIRED[kind]}")
         if p is None:
-            p = parse_prior(defaults[kind], f"{prior_key}.{kind} (default)",
-                            positive=kind not in ("center", "asym"))
-        if kind in _POSITIVE_EXTRA and not p.positive:
-            raise ConfigError(f"{prior_key}.{kind}: must have positive support (an area ratio); "
-                              f"use e.g. {{dist: uniform, low: 0.5, high: 1}}")
-        if kind == "eta" and not (p.support[0] >= 0 and p.support[1] <= 1):
-            raise ConfigError(f"{prior_key}.eta: the pseudo-Voigt fraction lives in [0, 1]; "
-                              "use e.g. {dist: uniform, low: 0, high: 1}")
+            positive = EXTRAS[kind].positive if kind in EXTRAS else kind != "center"
+            p = parse_prior(defaults[kind], f"{prior_key}.{kind} (default)", positive=positive)
+        if kind in EXTRAS:
+            check_extra_prior(kind, p, f"{prior_key}.{kind}")
         peak_priors.append(p)
     bp = priors.get("background")
     if bp is None:

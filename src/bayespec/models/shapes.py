@@ -21,6 +21,8 @@ from typing import Callable
 import numpy as np
 from numba import njit
 
+from .lines import broadened, diffraction, edges, gl, mossbauer
+
 # Gaussian tails beyond this many sd are below exp(-36) = 2e-16 of the height: treated as 0.
 _ZCUT = 8.5
 
@@ -39,6 +41,26 @@ class Shape:
 
 
 @dataclass(frozen=True)
+class Extra:
+    """An extra per-peak parameter (beyond amplitude, center, width), shared by name across
+    shapes: what it means, its support, and its default prior.
+
+    default: the prior spec used when the config gives none, a function of the data axis and
+    values (x, y) -> spec dict; None when physics, not the data, must set it (the config must
+    give it). shown: the default as the docs show it. positive: sampled in log space (a
+    positive prior is required). bounds: the closed range a prior must lie in (None: any);
+    ties on a bounded parameter may only be '='.
+    """
+
+    name: str
+    meaning: str
+    default: Callable[[np.ndarray, np.ndarray], dict] | None
+    shown: str
+    positive: bool = False
+    bounds: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
 class Background:
     """A registered background."""
 
@@ -50,14 +72,78 @@ class Background:
 
 
 SHAPES: dict[str, Shape] = {}
+EXTRAS: dict[str, Extra] = {}
 BACKGROUNDS: dict[str, Background] = {}
 _BG_FUNCS: list = []
+
+
+def register_extra(extra: Extra) -> None:
+    """Register an extra parameter (once; a shape names it in ``extra``)."""
+    EXTRAS[extra.name] = extra
+
+
+def _span(x: np.ndarray) -> float:
+    return float(x[-1] - x[0])
+
+
+def _step(x: np.ndarray) -> float:
+    return float(np.median(np.diff(x)))
+
+
+def _lognormal_between(lo: float, hi: float) -> dict:
+    """A log-normal prior with lo and hi at -+2 sigma."""
+    return {"dist": "lognormal", "mu": 0.5 * math.log(lo * hi), "sigma": math.log(hi / lo) / 4}
+
+
+for _e in [
+    Extra("eta", "Lorentzian fraction of a pseudo-Voigt (CasaXPS SGL/GL mixing m = p / 100)",
+          lambda x, y: {"dist": "uniform", "low": 0.0, "high": 1.0}, "U(0, 1)", bounds=(0.0, 1.0)),
+    Extra("asym", "sigmoid slope of the asymmetric pseudo-Voigt's width (> 0: tail toward "
+          "lower x)", lambda x, y: {"dist": "uniform", "low": -1.0, "high": 1.0}, "U(-1, 1)",
+          bounds=(-1.0, 1.0)),
+    Extra("splitting", "signed distance of a doublet's partner line (axis units)", None,
+          "required"),
+    Extra("ratio", "height (= area) ratio partner : main line of a doublet", None, "required",
+          positive=True),
+    Extra("gamma", "Lorentzian (lifetime) half width at half maximum, axis units",
+          lambda x, y: _lognormal_between(_step(x) / 5, _span(x) / 8),
+          "log-normal, step/5 .. span/8 at -+2 sd", positive=True),
+    Extra("alpha", "Doniach-Sunjic asymmetry |alpha| < 1 (> 0: tail toward lower x, e.g. a "
+          "kinetic-energy axis; < 0: toward higher x, a binding-energy axis)",
+          lambda x, y: {"dist": "uniform", "low": -0.5, "high": 0.5}, "U(-0.5, 0.5)",
+          bounds=(-0.95, 0.95)),
+    Extra("width_ratio", "HWHM above / HWHM below the center of a split pseudo-Voigt",
+          lambda x, y: {"dist": "lognormal", "mu": 0.0, "sigma": 0.5},
+          "log-normal(0, 0.5)", positive=True),
+    Extra("ka2_ratio", "height of K-alpha2 / height of K-alpha1 (theory: 0.5)",
+          lambda x, y: {"dist": "truncnormal", "mean": 0.5, "sd": 0.05, "low": 0.3,
+                        "high": 0.7}, "truncnormal(0.5, 0.05) on [0.3, 0.7]", positive=True),
+    Extra("lambda_ratio", "wavelength K-alpha2 / K-alpha1 of the anode (Bragg's law places "
+          "K-alpha2)", lambda x, y: {"dist": "fixed", "value": diffraction.LAMBDA_RATIO["Cu"]},
+          "fixed 1.0024803 (Cu)", positive=True),
+    Extra("quad_splitting", "quadrupole splitting Delta E_Q of a Moessbauer doublet (mm/s)",
+          lambda x, y: {"dist": "uniform", "low": 0.0, "high": 0.5 * _span(x)},
+          "U(0, span/2)"),
+    Extra("quad_shift", "quadrupole shift eps of a Moessbauer sextet (mm/s; lines 1, 6: +eps, "
+          "2-5: -eps)", lambda x, y: {"dist": "uniform", "low": -_span(x) / 20,
+                                      "high": _span(x) / 20}, "U(-span/20, span/20)"),
+    Extra("field", "magnetic hyperfine field B of a Moessbauer sextet (tesla)",
+          lambda x, y: {"dist": "uniform", "low": 0.0,
+                        "high": 0.5 * _span(x) / float(mossbauer.K_LINES[-1])},
+          "U(0, B at which the outer lines reach the axis ends)", positive=True),
+    Extra("ratio_25", "relative depth x of sextet lines 2 and 5 (3 : x : 1 : 1 : x : 3; 2 for a "
+          "powder, 0..4 with texture)", lambda x, y: {"dist": "fixed", "value": 2.0},
+          "fixed 2 (powder)", positive=True),
+]:
+    register_extra(_e)
 
 
 def register_shape(name: str, width_meaning: str, area, fwhm, extra: tuple[str, ...] = ()):
     """Decorator: register a Numba peak-profile function under ``name``."""
 
     def deco(fn):
+        unknown = [e for e in extra if e not in EXTRAS]
+        assert not unknown, f"register the extra parameters {unknown} first"
         SHAPES[name] = Shape(name, len(SHAPES), fn, width_meaning, tuple(extra), area, fwhm)
         return fn
 
@@ -379,6 +465,193 @@ def doublet_asym_pseudo_voigt(x, h, center, width, extra, out):
     return 0, x.shape[0]
 
 
+# ----------------------------------------------------------------------------- measured lines
+# The maths lives in .lines (one module per family); here they get the kernel's signature
+# profile(x, h, center, width, extra, out) -> (lo, hi), their extras, area and FWHM.
+
+
+def _voigt_area(a, w, extra):
+    from scipy.special import voigt_profile  # scipy.special loads in ~0.1 s: on use only
+
+    return a / (voigt_profile(0.0, w, extra[..., 0]) * 1.0)
+
+
+def _voigt_fwhm(w, extra):
+    """Exact FWHM by bisection on scipy's Voigt profile (60 halvings: to machine precision)."""
+    from scipy.special import voigt_profile
+
+    w, g = np.broadcast_arrays(np.asarray(w, float), np.asarray(extra[..., 0], float))
+    top = voigt_profile(0.0, w, g)
+    lo, hi = np.zeros(w.shape), 3.0 * (w + g)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        above = voigt_profile(mid, w, g) > 0.5 * top
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    return lo + hi
+
+
+@register_shape("voigt", "standard deviation of the Gaussian (extra gamma: Lorentzian HWHM)",
+                _voigt_area, _voigt_fwhm, extra=("gamma",))
+@njit(cache=True)
+def voigt(x, h, center, width, extra, out):
+    """Voigt profile (Lorentzian HWHM gamma * Gaussian sd width), unit height at center."""
+    out[:] = 0.0
+    broadened.add_broadened(x, h, center, width, extra[0], 0.0, 1.0, out)
+    return 0, x.shape[0]
+
+
+DS_WINDOW = 25.0  # a DS line's area: over center -+ 25 (sigma + gamma) (its tail never ends)
+
+
+def _ds_unit(w, extra):
+    """Area (over the DS window) and FWHM of unit-height DS * G lines, per (sigma, gamma, alpha)
+    row: the fast path on a 1201-point grid (Simpson; FWHM by linear interpolation of the
+    half-maximum crossings, to about 1e-4), once per distinct (gamma / sigma, alpha)."""
+    w = np.asarray(w, float)
+    g = np.broadcast_to(np.asarray(extra[..., 0], float), w.shape)
+    al = np.broadcast_to(np.asarray(extra[..., 1], float), w.shape)
+    keys = np.stack([(g / w).ravel(), al.ravel()], axis=1)
+    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    ua, uf = np.empty(len(uniq)), np.empty(len(uniq))
+    out = np.empty(1201)
+    for j, (a, alpha) in enumerate(uniq):
+        half = DS_WINDOW * (1.0 + a)
+        u = np.linspace(-half, half, 1201)
+        broadened.unit_grid_profile(u, a, alpha, out)
+        du = u[1] - u[0]
+        ua[j] = du / 3.0 * (out[0] + out[-1] + 4.0 * out[1:-1:2].sum() + 2.0 * out[2:-1:2].sum())
+        top = int(np.argmax(out))
+        hm = 0.5 * out[top]
+        left = top - int(np.argmax(out[top::-1] < hm))
+        right = top + int(np.argmax(out[top:] < hm))
+        xl = u[left] + du * (hm - out[left]) / (out[left + 1] - out[left])
+        xr = u[right - 1] + du * (out[right - 1] - hm) / (out[right - 1] - out[right])
+        uf[j] = xr - xl
+    inv = inv.reshape(w.shape)
+    return ua[inv] * w, uf[inv] * w
+
+
+def _ds_area(a, w, extra):
+    return a * _ds_unit(w, extra)[0]
+
+
+def _ds_fwhm(w, extra):
+    return _ds_unit(w, extra)[1]
+
+
+@register_shape("doniach_gaussian", "standard deviation of the Gaussian (instrument); extras "
+                "gamma (Lorentzian HWHM) and alpha (Doniach-Sunjic asymmetry)",
+                _ds_area, _ds_fwhm, extra=("gamma", "alpha"))
+@njit(cache=True)
+def doniach_gaussian(x, h, center, width, extra, out):
+    """Doniach-Sunjic line (HWHM gamma, asymmetry alpha) convolved with a Gaussian of sd width;
+    unit height at center (the line position E0, not the maximum for alpha != 0)."""
+    out[:] = 0.0
+    broadened.add_broadened(x, h, center, width, extra[0], extra[1], 1.0, out)
+    return 0, x.shape[0]
+
+
+@register_shape("doublet_voigt", "standard deviation of each line's Gaussian",
+                _doublet_area(_voigt_area), _doublet_fwhm(_voigt_fwhm),
+                extra=("gamma", "splitting", "ratio"))
+@njit(cache=True)
+def doublet_voigt(x, h, center, width, extra, out):
+    """Two Voigt lines (shared sd and gamma) at center and center + splitting."""
+    out[:] = 0.0
+    broadened.add_broadened(x, h, center, width, extra[0], 0.0, 1.0, out)
+    broadened.add_broadened(x, h, center + extra[1], width, extra[0], 0.0, extra[2], out)
+    return 0, x.shape[0]
+
+
+@register_shape("doublet_doniach_gaussian", "standard deviation of each line's Gaussian",
+                _doublet_area(_ds_area), _doublet_fwhm(_ds_fwhm),
+                extra=("gamma", "alpha", "splitting", "ratio"))
+@njit(cache=True)
+def doublet_doniach_gaussian(x, h, center, width, extra, out):
+    """Two Gaussian-broadened DS lines (shared sd, gamma, alpha) at center, center + splitting."""
+    out[:] = 0.0
+    broadened.add_broadened(x, h, center, width, extra[0], extra[1], 1.0, out)
+    broadened.add_broadened(x, h, center + extra[2], width, extra[0], extra[1], extra[3], out)
+    return 0, x.shape[0]
+
+
+@register_shape("gl_sum", "half width at half maximum F/2 (CasaXPS SGL(p), eta = p / 100)",
+                _pv_area, lambda w, e: 2 * w, extra=("eta",))
+@njit(cache=True)
+def gl_sum(x, h, center, width, extra, out):
+    """CasaXPS SGL: (1 - eta) G + eta L of equal HWHM (the pseudo-Voigt)."""
+    return pseudo_voigt(x, h, center, width, extra, out)
+
+
+@register_shape("gl_product", "F/2, half the FWHM of its Gaussian and Lorentzian factors "
+                "(CasaXPS GL(p), eta = p / 100)",
+                lambda a, w, e: a * w * gl.gl_product_unit(e[..., 0])[0],
+                lambda w, e: w * gl.gl_product_unit(e[..., 0])[1], extra=("eta",))
+@njit(cache=True)
+def gl_product(x, h, center, width, extra, out):
+    """CasaXPS GL: exp(-ln2 (1 - eta) u^2) / (1 + eta u^2), u = (x - center) / width."""
+    out[:] = 0.0
+    gl.gl_product_line(x, center, width, extra[0], 1.0, out)
+    return 0, x.shape[0]
+
+
+@register_shape("split_pseudo_voigt", "mean HWHM of the two sides (FWHM = 2 width)",
+                _pv_area, lambda w, e: 2 * w, extra=("eta", "width_ratio"))
+@njit(cache=True)
+def split_pseudo_voigt(x, h, center, width, extra, out):
+    """Pseudo-Voigt with HWHM 2w/(1+r) below and 2wr/(1+r) above the center (r = width_ratio)."""
+    out[:] = 0.0
+    diffraction.split_pv_line(x, center, width, extra[0], extra[1], 1.0, out)
+    return 0, x.shape[0]
+
+
+@register_shape("kalpha_pseudo_voigt", "HWHM of each line (degrees 2-theta)",
+                lambda a, w, e: _pv_area(a, w, e) * (1.0 + e[..., 1]), lambda w, e: 2 * w,
+                extra=("eta", "ka2_ratio", "lambda_ratio"))
+@njit(cache=True)
+def kalpha_pseudo_voigt(x, h, center, width, extra, out):
+    """K-alpha1 pseudo-Voigt at center (2-theta, degrees) + ka2_ratio * K-alpha2 by Bragg's law."""
+    diffraction.kalpha_pair(x, center, width, extra[0], extra[1], extra[2], out)
+    return 0, x.shape[0]
+
+
+@register_shape("edge_arctan", "HWHM of the Lorentzian whose integral the step is",
+                lambda a, w, e: np.full(np.shape(a), np.nan), lambda w, e: 2 * w)
+@njit(cache=True)
+def edge_arctan(x, h, center, width, extra, out):
+    """Arctangent edge step: 1/2 + arctan((x - center) / width) / pi (amplitude: the jump)."""
+    return edges.arctan_step(x, center, width, out)
+
+
+@register_shape("edge_erf", "standard deviation of the Gaussian whose integral the step is",
+                lambda a, w, e: np.full(np.shape(a), np.nan),
+                lambda w, e: 2 * math.sqrt(2 * math.log(2)) * w)
+@njit(cache=True)
+def edge_erf(x, h, center, width, extra, out):
+    """Error-function edge step: (1 + erf((x - center) / (width sqrt 2))) / 2."""
+    return edges.erf_step(x, h, center, width, out)
+
+
+@register_shape("mossbauer_doublet", "HWHM of each Lorentzian line (mm/s)",
+                lambda a, w, e: 2.0 * np.pi * a * w, lambda w, e: 2 * w,
+                extra=("quad_splitting",))
+@njit(cache=True)
+def mossbauer_doublet(x, h, center, width, extra, out):
+    """57Fe quadrupole doublet (a dip): lines at center -+ quad_splitting / 2, equal depths."""
+    mossbauer.quadrupole_doublet(x, center, width, extra[0], out)
+    return 0, x.shape[0]
+
+
+@register_shape("mossbauer_sextet", "HWHM of each Lorentzian line (mm/s)",
+                lambda a, w, e: np.pi * a * w * mossbauer.sextet_relative_area(e[..., 2]),
+                lambda w, e: 2 * w, extra=("quad_shift", "field", "ratio_25"))
+@njit(cache=True)
+def mossbauer_sextet(x, h, center, width, extra, out):
+    """57Fe magnetic sextet (a dip): isomer shift center, quad_shift, field B (T), 3:x:1:1:x:3."""
+    mossbauer.magnetic_sextet(x, center, width, extra[0], extra[1], extra[2], out)
+    return 0, x.shape[0]
+
+
 @register_background("polynomial", lambda d: (1 if d is None else int(d) + 1),
                      lambda m: [f"c{j}" for j in range(m)])
 @njit(cache=True)
@@ -427,7 +700,31 @@ def profile_any(code, x, h, center, width, extra, out):
         return doublet_gaussian(x, h, center, width, extra, out)
     if code == 6:
         return doublet_pseudo_voigt(x, h, center, width, extra, out)
-    return doublet_asym_pseudo_voigt(x, h, center, width, extra, out)
+    if code == 7:
+        return doublet_asym_pseudo_voigt(x, h, center, width, extra, out)
+    if code == 8:
+        return voigt(x, h, center, width, extra, out)
+    if code == 9:
+        return doniach_gaussian(x, h, center, width, extra, out)
+    if code == 10:
+        return doublet_voigt(x, h, center, width, extra, out)
+    if code == 11:
+        return doublet_doniach_gaussian(x, h, center, width, extra, out)
+    if code == 12:
+        return gl_sum(x, h, center, width, extra, out)
+    if code == 13:
+        return gl_product(x, h, center, width, extra, out)
+    if code == 14:
+        return split_pseudo_voigt(x, h, center, width, extra, out)
+    if code == 15:
+        return kalpha_pseudo_voigt(x, h, center, width, extra, out)
+    if code == 16:
+        return edge_arctan(x, h, center, width, extra, out)
+    if code == 17:
+        return edge_erf(x, h, center, width, extra, out)
+    if code == 18:
+        return mossbauer_doublet(x, h, center, width, extra, out)
+    return mossbauer_sextet(x, h, center, width, extra, out)
 
 
 @njit(cache=True)
@@ -441,7 +738,9 @@ def background_any(code, x, coefs, out):
 
 assert [s.profile for s in sorted(SHAPES.values(), key=lambda s: s.code)] == [
     gaussian, gaussian_nagata, lorentzian, pseudo_voigt, asym_pseudo_voigt, doublet_gaussian,
-    doublet_pseudo_voigt, doublet_asym_pseudo_voigt], "update profile_any"
+    doublet_pseudo_voigt, doublet_asym_pseudo_voigt, voigt, doniach_gaussian, doublet_voigt,
+    doublet_doniach_gaussian, gl_sum, gl_product, split_pseudo_voigt, kalpha_pseudo_voigt,
+    edge_arctan, edge_erf, mossbauer_doublet, mossbauer_sextet], "update profile_any"
 assert _BG_FUNCS == [polynomial, exponential], "update background_any"
 
 

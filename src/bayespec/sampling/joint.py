@@ -30,6 +30,7 @@ from ..models.likelihood import (VALID_DRAWS, poisson_constant, poisson_energy, 
                                  valid_mean)
 from ..models.model import Problem
 from ..models.priors import Prior, pack
+from ..models.shapes import EXTRAS
 from ..models.ties import Ref, Tie
 from .chunked import run_many
 from .joint_kernel import run_joint_chain
@@ -38,8 +39,10 @@ from .sampler import (FIRST_STEP_OVERLAP, LOG_STEP0, LOG_STEP_MAX, PRIOR_DRAWS, 
                       ChainOutput, ChainState, chain_output, geometric_ladder)
 from .seeds import joint_chain_seqs, joint_prior_energy_seq, joint_valid_fraction_seq
 
-POSITIVE_KINDS = ("amplitude", "width", "ratio")  # ties keep them positive: '=' or a factor
-BOUNDED_KINDS = {"eta": "[0, 1]", "asym": "[-1, 1]"}  # ties keep them in range: '=' only
+# ties keep positive kinds positive ('=' or a factor) and bounded kinds in range ('=' only)
+POSITIVE_KINDS = ("amplitude", "width", *(e.name for e in EXTRAS.values() if e.positive))
+BOUNDED_KINDS = {e.name: f"[{e.bounds[0]:g}, {e.bounds[1]:g}]" for e in EXTRAS.values()
+                 if e.bounds is not None}
 INIT_TRIES = 2000  # prior draws tried per replica for an initial state with ordered centers
 
 

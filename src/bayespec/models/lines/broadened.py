@@ -1,0 +1,179 @@
+"""Gaussian-broadened Lorentzian and Doniach-Sunjic lines (the Voigt and the DS * G profile).
+
+Both are evaluated from one time-domain integral. The Doniach-Sunjic line (Doniach & Sunjic
+1970) of lifetime HWHM gamma and asymmetry alpha in [0, 1),
+
+    DS(E) = Re[exp(i pi alpha / 2) Gamma(1 - alpha) (gamma - i E)^(alpha - 1)]
+          = Gamma(1 - alpha) cos(pi alpha / 2 + (1 - alpha) arctan(E / gamma))
+            / (E^2 + gamma^2)^((1 - alpha) / 2),
+
+is the Fourier transform of t^-alpha exp(-gamma t) (t > 0); convolving with a unit-area
+Gaussian of sd sigma multiplies that by exp(-sigma^2 t^2 / 2). With u = sigma t,
+a = gamma / sigma, b = E / sigma:
+
+    (DS * G)(E) = sigma^(alpha - 1) Re[exp(i pi alpha / 2) I(b)],
+    I(b) = int_0^inf u^-alpha exp(-(a - i b) u - u^2 / 2) du
+
+(alpha = 0: the Voigt profile times pi, since DS(alpha = 0) = pi * Lorentzian). I is computed
+by Gauss-Legendre quadrature where |b| <= R and a <= R (the endpoint singularity u^-alpha
+removed by u = u1 v^(1 / (1 - alpha)) on [0, u1]), and elsewhere (|a - i b| > R) by its
+asymptotic series, the Gaussian's heat-kernel expansion of DS,
+
+    I ~ Gamma(1 - alpha) sum_m (-1/2)^m / m! prod_{k=1}^{2m} (k - alpha) z^(alpha - 1 - 2m),
+    z = a - i b,
+
+summed to its smallest term (error below exp(-R^2 / 2) = 3e-18 of the peak for R = 9). On a
+uniform axis the phases exp(i b u_k) advance by a constant factor from point to point, so the
+quadrature costs one complex multiply-add per node and point. Accuracy (tests): Voigt against
+scipy.special.voigt_profile to 1e-9 relative where the profile exceeds 1e-12 of its peak; DS *
+G against a fine direct convolution to 1e-7 of the peak.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+from scipy.special import roots_legendre
+
+_R = 9.0  # |z| beyond which the asymptotic series is used (exp(-R^2/2) = 2.6e-18)
+_UMAX = 9.0  # the quadrature's upper limit in u: exp(-u^2/2) < 3e-18 beyond it
+_USPLIT = 0.3  # [0, u1] carries the endpoint singularity, [u1, UMAX] is analytic
+
+_t0, _w0 = roots_legendre(48)
+_U0 = 0.5 * _UMAX * (_t0 + 1.0)  # alpha = 0: one analytic piece on [0, UMAX]
+_W0 = 0.5 * _UMAX * _w0
+_t1, _w1 = roots_legendre(32)
+_V1 = 0.5 * (_t1 + 1.0)  # v in [0, 1], u = u1 v^p
+_W1 = 0.5 * _w1
+_t2, _w2 = roots_legendre(48)
+_U2 = _USPLIT + 0.5 * (_UMAX - _USPLIT) * (_t2 + 1.0)
+_W2 = 0.5 * (_UMAX - _USPLIT) * _w2
+NODES = 80  # the most nodes any call uses (size of the work arrays)
+
+
+@njit(cache=True, inline="always")
+def _nodes(a, alpha, uk, wk):
+    """Fill nodes uk and weights wk (with exp(-a u - u^2/2) u^-alpha folded in); count."""
+    if alpha == 0.0:
+        for k in range(_U0.shape[0]):
+            u = _U0[k]
+            uk[k] = u
+            wk[k] = _W0[k] * math.exp(-a * u - 0.5 * u * u)
+        return _U0.shape[0]
+    p = 1.0 / (1.0 - alpha)
+    c1 = p * _USPLIT ** (1.0 - alpha)
+    n1 = _V1.shape[0]
+    for k in range(n1):
+        u = _USPLIT * _V1[k] ** p
+        uk[k] = u
+        wk[k] = _W1[k] * c1 * math.exp(-a * u - 0.5 * u * u)
+    for k in range(_U2.shape[0]):
+        u = _U2[k]
+        uk[n1 + k] = u
+        wk[n1 + k] = _W2[k] * u ** (-alpha) * math.exp(-a * u - 0.5 * u * u)
+    return n1 + _U2.shape[0]
+
+
+@njit(cache=True)
+def _asymptotic(a, b, alpha, g):
+    """Re[exp(i pi alpha/2) I(b)] from the asymptotic series (|a - i b| > R); g = Gamma(1-alpha)."""
+    z = complex(a, -b)
+    zi2 = 1.0 / (z * z)
+    t = g * np.exp((alpha - 1.0) * np.log(z))
+    s = t
+    prev = abs(t)
+    for m in range(200):
+        t = t * (-0.5 / (m + 1)) * (2 * m + 1 - alpha) * (2 * m + 2 - alpha) * zi2
+        at = abs(t)
+        if at > prev:  # past the smallest term of the asymptotic series
+            break
+        s += t
+        prev = at
+        if at < 1e-14 * abs(s):
+            break
+    return math.cos(0.5 * math.pi * alpha) * s.real - math.sin(0.5 * math.pi * alpha) * s.imag
+
+
+@njit(cache=True)
+def _value(b, a, alpha, g, uk, wk, nq):
+    """Re[exp(i pi alpha/2) I(b)] at one point (direct phases)."""
+    if a > _R or abs(b) > _R:
+        return _asymptotic(a, b, alpha, g)
+    sr = 0.0
+    si = 0.0
+    for k in range(nq):
+        ph = b * uk[k]
+        sr += wk[k] * math.cos(ph)
+        si += wk[k] * math.sin(ph)
+    return math.cos(0.5 * math.pi * alpha) * sr - math.sin(0.5 * math.pi * alpha) * si
+
+
+@njit(cache=True)
+def add_broadened(x, h, center, sigma, gamma, alpha, weight, out):
+    """out += weight * L(x) / L(center): the Gaussian-broadened DS line, unit height at center.
+
+    x (n,) axis; h > 0 its uniform step (0: non-uniform); sigma > 0 the Gaussian sd; gamma > 0
+    the Lorentzian HWHM; alpha in (-1, 1) the DS asymmetry, > 0 with the tail toward lower x,
+    < 0 mirrored (tail toward higher x), 0 the Voigt profile. Writes all n points.
+    """
+    sgn = 1.0
+    if alpha < 0.0:
+        sgn = -1.0
+        alpha = -alpha
+    a = gamma / sigma
+    g = math.gamma(1.0 - alpha)
+    uk = np.empty(NODES)
+    wk = np.empty(NODES)
+    nq = _nodes(a, alpha, uk, wk)
+    norm = weight / _value(0.0, a, alpha, g, uk, wk, nq)
+    n = x.shape[0]
+    inv = sgn / sigma
+    c0 = math.cos(0.5 * math.pi * alpha)
+    s0 = math.sin(0.5 * math.pi * alpha)
+    lo, hi = n, n  # the quadrature band [lo, hi) on a uniform axis
+    if h > 0.0 and a <= _R:
+        lo = max(0, int(math.ceil((center - _R * sigma - x[0]) / h)))
+        hi = min(n, int(math.floor((center + _R * sigma - x[0]) / h)) + 1)
+        if lo >= hi:
+            lo, hi = n, n
+    if hi > lo:
+        pr = np.empty(nq)
+        pi = np.empty(nq)
+        mr = np.empty(nq)
+        mi = np.empty(nq)
+        b0 = (x[0] + lo * h - center) * inv
+        db = h * inv
+        for k in range(nq):
+            pr[k] = math.cos(b0 * uk[k])
+            pi[k] = math.sin(b0 * uk[k])
+            mr[k] = math.cos(db * uk[k])
+            mi[k] = math.sin(db * uk[k])
+        for i in range(lo, hi):
+            sr = 0.0
+            si = 0.0
+            for k in range(nq):
+                r = pr[k]
+                m = pi[k]
+                sr += wk[k] * r
+                si += wk[k] * m
+                pr[k] = r * mr[k] - m * mi[k]
+                pi[k] = r * mi[k] + m * mr[k]
+            b = (x[0] + i * h - center) * inv
+            if abs(b) > _R:  # the band's rounded ends
+                out[i] += norm * _asymptotic(a, b, alpha, g)
+            else:
+                out[i] += norm * (c0 * sr - s0 * si)
+    for i in range(n):
+        if lo <= i < hi:
+            continue
+        out[i] += norm * _value((x[i] - center) * inv, a, alpha, g, uk, wk, nq)
+
+
+@njit(cache=True)
+def unit_grid_profile(u, gamma, alpha, out):
+    """The unit-height DS * G profile of unit sigma at offsets u (uniform, for areas/FWHMs)."""
+    out[:] = 0.0
+    h = (u[-1] - u[0]) / (u.shape[0] - 1)
+    add_broadened(u, h, 0.0, 1.0, gamma, alpha, 1.0, out)
