@@ -164,3 +164,16 @@ def test_ingest_records_reader_metadata(tmp_path, in_root):
     assert abs(steps[1]["start_level"] - 0.2) < 4 * 0.03 / np.sqrt(5)
     assert abs(steps[1]["end_level"] - 0.5) < 4 * 0.03 / np.sqrt(5)
     shutil.rmtree(R)
+
+
+def test_manifest_expands_a_multi_element_mca(tmp_path, in_root):
+    """A GSE MCA row is a stack: one entry per detector element (index selects some)."""
+    mca = "tests/data/xrf-srm1832/srm1832.mca"
+    c = campaign.Campaign.load(formats_config(tmp_path, HEAD + f"xrf\t{mca}\t\t\t\t\t\n"))
+    assert c.ids == [f"xrf@{i}" for i in range(4)]
+    ip = c.ingest_params("xrf@2")
+    assert ip["format"] == "gse_mca" and ip["index"] == 2 and ip["spectrum"] == "xrf[2]"
+    c = campaign.Campaign.load(formats_config(tmp_path, HEAD + f"xrf\t{mca}\t\t\t1,3\t\t\n"))
+    assert c.ids == ["xrf@1", "xrf@3"]
+    rec = readers.read(mca, ip["format"], index=ip["index"])
+    assert rec.x_units == "eV" and rec.n == 2048

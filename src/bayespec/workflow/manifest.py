@@ -27,7 +27,8 @@ from .markers import log, one_line
 #: ``id[index]``): the one naming rule of bayespec.ids, shared with GROUP.yaml data sets
 _ID_RE = re.compile(ID_PATTERN)
 STAGES = ("ingest", "preprocess", "fit", "select")
-FORMATS = ("xy", "columns", "diffraction", "xdi", "nexus")  # = bayespec.io.readers.FORMATS
+FORMATS = ("xy", "columns", "diffraction", "xdi", "nexus", "gse_mca")  # = io.readers.FORMATS
+STACK_FORMATS = ("nexus", "gse_mca")  # a file may hold several spectra: one entry per index
 NORMALISATIONS = ("none", "max", "area")
 #: sampler backends that run on a GPU: their fit jobs declare a ``gpu`` resource
 GPU_BACKENDS = ("cupy",)
@@ -237,7 +238,8 @@ class Campaign:
 
     def _entries(self, row: dict, line: int) -> dict[str, dict]:
         """The manifest entries of one row, by file key: the row itself, or for a stack file
-        (a NeXus 2-D signal) one entry per selected row ``index``: key ``id@index``, shown as
+        (a NeXus 2-D signal, a multi-element GSE MCA file) one entry per selected ``index``
+        (row, detector element): key ``id@index``, shown as
         ``id[index]``. A stack that cannot be opened now stays one entry, so its ingest job
         reports the error and only that spectrum fails."""
         from ..io import readers
@@ -247,9 +249,10 @@ class Campaign:
         fmt = row["_format"]
         sel = row.get("index")
         size = None
-        if fmt == "nexus" and Path(str(row["path"])).exists():
+        if fmt in STACK_FORMATS and Path(str(row["path"])).exists():
+            opts = {"nxdata": row.get("nxdata")} if fmt == "nexus" else {}
             try:
-                size = readers.stack_size(row["path"], fmt, nxdata=row.get("nxdata"))
+                size = readers.stack_size(row["path"], fmt, **opts)
             except DataError as e:
                 log.warning("%s: cannot open the file to list its spectra (%s); its ingest "
                             "will fail", where, e)
@@ -257,10 +260,10 @@ class Campaign:
                     return {rid: row}
             if size is None and sel is not None:
                 raise ConfigError(f"{where}: index: {sel!r} given but {row['path']} holds one "
-                                  f"spectrum (a 1-D signal); clear the index")
-        elif sel is not None and fmt != "nexus":
-            raise ConfigError(f"{where}: index: only used with stack files (format nexus); "
-                              f"clear it")
+                                  f"spectrum; clear the index")
+        elif sel is not None and fmt not in STACK_FORMATS:
+            raise ConfigError(f"{where}: index: only used with stack files (formats "
+                              f"{', '.join(STACK_FORMATS)}); clear it")
         if size is None and sel is None:
             return {rid: row}
         idx = _stack_indices(sel, size, where)

@@ -18,6 +18,9 @@ xdi           .xdi                                   XAS Data Interchange 1.0; m
                                                      transmission or fluorescence (:mod:`.xdi`)
 nexus         .nxs .nx5 .h5 .hdf5 .hdf               NeXus NXdata; a 2-D signal is a stack of
                                                      spectra, one per row (:mod:`.nexus`)
+gse_mca       .mca                                   GSE MCA multi-element fluorescence counts
+                                                     (eV); a stack, one spectrum per detector
+                                                     element, or their sum (:mod:`.gse_mca`)
 ============  =====================================  ==============================================
 """
 
@@ -102,14 +105,21 @@ def _nexus(path: str, index: int | None = None, nxdata: str | None = None, **_: 
     return read_nexus(path, index=index, nxdata=nxdata)
 
 
+def _gse_mca(path: str, index: int | None = None, sum_elements: Any = None, **_: Any) -> Record:
+    from .gse_mca import read_gse_mca
+
+    return read_gse_mca(path, index=index, sum_elements=sum_elements)
+
+
 #: format name -> reader(path, **options) -> Record
 FORMATS: dict[str, Callable[..., Record]] = {
     "xy": _xy, "columns": _columns, "diffraction": _diffraction, "xdi": _xdi, "nexus": _nexus,
+    "gse_mca": _gse_mca,
 }
 #: the options each format accepts (manifest columns of the same names)
 OPTIONS: dict[str, tuple[str, ...]] = {
     "xy": (), "columns": ("x_col", "y_col", "sd_col"), "diffraction": (), "xdi": ("mu",),
-    "nexus": ("index", "nxdata"),
+    "nexus": ("index", "nxdata"), "gse_mca": ("index", "sum_elements"),
 }
 #: lower-case file extension -> format
 EXTENSIONS: dict[str, str] = {
@@ -117,6 +127,7 @@ EXTENSIONS: dict[str, str] = {
     ".xy": "diffraction", ".xye": "diffraction", ".chi": "diffraction",
     ".xdi": "xdi",
     ".nxs": "nexus", ".nx5": "nexus", ".h5": "nexus", ".hdf5": "nexus", ".hdf": "nexus",
+    ".mca": "gse_mca",
 }
 
 
@@ -154,10 +165,15 @@ def read(path: str | Path, fmt: str | None = None, **options: Any) -> Record:
 
 
 def stack_size(path: str | Path, fmt: str | None = None, **options: Any) -> int | None:
-    """Number of spectra in a stack file (a NeXus 2-D signal: its rows), None for a file that
-    holds one spectrum. DataError when the file cannot be opened."""
+    """Number of spectra in a stack file (a NeXus 2-D signal: its rows; a multi-element GSE MCA
+    file: its elements), None for a file that holds one spectrum. DataError when the file
+    cannot be opened."""
     p = str(path)
     f = detect_format(p, fmt)
+    if f == "gse_mca":
+        from .gse_mca import gse_mca_stack_size
+
+        return gse_mca_stack_size(p, check_options(p, f, options).get("sum_elements"))
     if f != "nexus":
         return None
     from .nexus import nexus_stack_size
