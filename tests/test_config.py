@@ -354,7 +354,8 @@ def test_describe_keys_covers_all_keys():
     expected |= {f"sampler.{k}" for k in C.DEFAULTS["sampler"]}
     expected |= {"noise.sd", "noise.estimate", "noise.max_precision", "priors.amplitude",
                  "priors.center", "priors.width", "priors.eta", "priors.background",
-                 "priors.asym", "priors.splitting", "priors.ratio"}
+                 "priors.asym", "priors.splitting", "priors.ratio", "priors.shirley"}
+    expected |= {f"priors.{e}" for e in shapes.EXTRAS}  # every registered extra parameter
     expected |= {"model.components", "ties", "offsets"}  # composite models (issue 12)
     assert keys == expected
     assert dict((r[0], r[1]) for r in rows)["sampler.replicas"] == "24"
@@ -384,7 +385,7 @@ def test_numpy_scalars_accepted():
     ({"noise": {"sd": 0.1, "max_precision": "x"}}, "noise.max_precision: only allowed"),
     ({"model": {"background": {"kind": "linear", "degree": -1}}}, "degree: only allowed"),
     ({"model": {"background": {"kind": "polynomial", "shirley": 1}}}, "degree: required"),
-    ({"model": {"shape": "voigt", "K": "x"}, "sampler": {"sweep": 1}}, "model.shape"),
+    ({"model": {"shape": "voigtian", "K": "x"}, "sampler": {"sweep": 1}}, "model.shape"),
     ({"sampler": {"replicas": 1, "sweep": 1}}, "sampler.sweep: unknown key"),
     ({"sampler": {"sweeps": 1}, "priors": {"width": {"dist": "normal", "mean": 0, "sd": 1}}},
      "priors.width"),

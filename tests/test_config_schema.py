@@ -379,6 +379,9 @@ CASES = {
     "priors.splitting": (DBL, _with(DBL, priors={"splitting": {"dist": "normal", "mean": 2,
                                                                "sd": 0.1}})),
     "priors.ratio": (DBL, _with(DBL, priors={"ratio": G})),
+    "priors.shirley": ({"model": {"background": {"kind": "linear", "shirley": "active"}}},
+                       {"model": {"background": {"kind": "linear", "shirley": "active"}},
+                        "priors": {"shirley": {"dist": "lognormal", "mu": -2, "sigma": 1}}}),
     **{f"priors.{k}": ({"model": {"shape": shape}},
                        {"model": {"shape": shape}, "priors": {k: spec}})
        for k, shape, spec in [

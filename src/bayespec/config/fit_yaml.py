@@ -64,7 +64,9 @@ class ModelConfig:
     background: str
     degree: int | None
     likelihood: str = "gaussian"  # gaussian | poisson (raw counts)
-    shirley: bool = False  # add the data's iterative Shirley curve as a fixed offset
+    #: True: the data's iterative Shirley curve as a fixed offset; "active": the Shirley step of
+    #: the model's own peaks inside the model, its scale sampled (models/shirley.py)
+    shirley: bool | str = False
     #: a composite model's components in model order (shape and K above then unused), or ()
     components: tuple[ComponentConfig, ...] = ()
 
@@ -211,6 +213,18 @@ def _num(gt: float | None = None, ge: float | None = None, says: str | None = No
 _Bool = Annotated[bool, Strict(), _Says("must be true or false, got {got}")]
 
 
+def _shirley_value(v: Any) -> Any:
+    if v is True or v is False or v == "active":
+        return v
+    raise ValueError("not true, false or active")
+
+
+#: model.background.shirley: true / false, or "active" (the Shirley step inside the model)
+_Shirley = Annotated[Any, PlainValidator(_shirley_value),
+                     WithJsonSchema({"anyOf": [{"type": "boolean"}, {"const": "active"}]}),
+                     _Says("must be true, false or active, got {got}")]
+
+
 def _one_of(choices: typing.Sequence[str], says: str | None = None,
             missing: str | None = None) -> Any:
     """One of the strings ``choices``."""
@@ -283,8 +297,10 @@ class BackgroundBlock(_Block):
     degree: _int(0) | None = Field(
         None, description="polynomial degree (required for kind polynomial, not allowed "
                           "otherwise)")
-    shirley: _Bool = Field(False, description="add the data's iterative Shirley background as "
-                                              "a fixed offset to the model mean")
+    shirley: _Shirley = Field(
+        False, description="true: add the data's iterative Shirley background as a fixed "
+                           "offset to the model mean; active: the Shirley step of the model's "
+                           "own peaks inside the model, its scale sampled (priors.shirley)")
 
     @classmethod
     def _rules(cls, v: dict) -> None:
@@ -411,6 +427,9 @@ def _prior_fields() -> dict[str, Any]:
         note = "; support within [0, 1]" if e == "eta" else ""
         fields[e] = (f"prior of the extra shape parameter {e}: {shapes.EXTRAS[e].meaning} "
                      f"({users} only{note})")
+    fields["shirley"] = ("prior of the active Shirley background's scale s (1 / x units: "
+                         "step height per unit peak area; positive support; "
+                         "model.background.shirley: active only)")
     fields["background"] = ("one prior for all background coefficients, or a list with one "
                             "prior per coefficient")
     out = {}
@@ -540,7 +559,7 @@ class FitFile(_Block):
         if bg.degree is not None:
             raw_bg["degree"] = bg.degree
         if bg.shirley:
-            raw_bg["shirley"] = True
+            raw_bg["shirley"] = bg.shirley
         raw_model = {"shape": m.shape, "K": list(m.K), "background": raw_bg}
         if m.likelihood != "gaussian":
             raw_model["likelihood"] = m.likelihood
@@ -598,6 +617,13 @@ def _parse_priors(block: BaseModel, model: ModelBlock) -> dict[str, Prior | list
         key = f"priors.{k}"
         if k == "background":
             out[k] = _parse_bg_prior(spec, model.background)
+            continue
+        if k == "shirley":
+            if model.background.shirley != "active":
+                raise _fail(f"{key}: only used with model.background.shirley: active (the "
+                            f"Shirley step inside the model); remove it or set shirley: active",
+                            prior=True, keyed=True)
+            out[k] = _prior(spec, key, True)
             continue
         if k in extras:
             if k not in shapes.SHAPES[model.shape].extra:
@@ -713,7 +739,7 @@ def parse_fit_config(d: Mapping | None, source: str = "<config>") -> FitConfig:
         raise _config_error(e, source) from None
     cfg = spec.config(source)
     if comp is None:
-        return cfg
+        return _as_one_component(cfg) if cfg.model.shirley == "active" else cfg
     raw = copy.deepcopy(cfg.raw)
     raw["model"].pop("shape"), raw["model"].pop("K")
     raw["model"]["components"] = [{"name": c.name, "shape": c.shape, "K": list(c.K)}
@@ -729,6 +755,19 @@ def parse_fit_config(d: Mapping | None, source: str = "<config>") -> FitConfig:
 
 
 _COMPONENT_KEYS = ("name", "shape", "K")
+#: the component name of a one-shape model with an active Shirley background
+ONE_COMPONENT = "peaks"
+
+
+def _as_one_component(cfg: FitConfig) -> FitConfig:
+    """A one-shape model with an active Shirley background as the composite model of one
+    component named ``peaks``: the active Shirley step (which couples all peaks) runs on the
+    joint kernel of composite models. ``raw`` keeps the one-shape form the user wrote."""
+    tail = ("background", "shirley")
+    priors = {ONE_COMPONENT: {k: v for k, v in cfg.priors.items() if k not in tail},
+              **{k: v for k, v in cfg.priors.items() if k in tail}}
+    comp = ComponentConfig(ONE_COMPONENT, cfg.model.shape, tuple(cfg.model.K))
+    return replace(cfg, model=replace(cfg.model, components=(comp,)), priors=priors)
 
 
 def _composite_part(d: Mapping, source: str) -> dict | None:
@@ -765,10 +804,10 @@ def _composite_part(d: Mapping, source: str) -> dict | None:
                               f"{c!r}")
         _check_keys(c, key, _COMPONENT_KEYS, source)
         name = c.get("name")
-        if not is_id(name) or "." in name or "@" in name or name == "background":
+        if not is_id(name) or "." in name or "@" in name or name in ("background", "shirley"):
             raise ConfigError(f"{source}: {key}.name: {name!r} is not a component name; use "
                               f"letters, digits, '_' and '-' (it names priors.<name> and ties "
-                              f"'<name>.center[0]'; 'background' is taken)")
+                              f"'<name>.center[0]'; 'background' and 'shirley' are taken)")
         if name in names:
             raise ConfigError(f"{source}: {key}.name: {name!r} is used twice; name each "
                               f"component once")
@@ -789,7 +828,7 @@ def _composite_part(d: Mapping, source: str) -> dict | None:
         raise ConfigError(f"{source}: priors: must be a mapping of component names (and "
                           f"background) to priors, got {pri!r}")
     for k in pri:
-        if k != "background" and k not in names:
+        if k not in ("background", "shirley") and k not in names:
             close = difflib.get_close_matches(str(k), sorted(names), n=1)
             raise ConfigError(f"{source}: priors.{k}: no component {k!r} in model.components"
                               f"{'; did you mean ' + repr(close[0]) + '?' if close else ''} "
@@ -844,7 +883,7 @@ def _composite_part(d: Mapping, source: str) -> dict | None:
             raise PriorError(f"{source}: {e}") from None
     stripped = {k: v for k, v in d.items() if k not in ("ties", "offsets")}
     stripped["model"] = {k: v for k, v in model.items() if k != "components"}
-    stripped["priors"] = {k: v for k, v in pri.items() if k == "background"}
+    stripped["priors"] = {k: v for k, v in pri.items() if k in ("background", "shirley")}
     return {"components": tuple(out), "priors": priors, "raw_priors": raw_priors,
             "ties": ties, "offsets": offsets, "stripped": stripped}
 

@@ -295,7 +295,7 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
                         f"biased: use more replicas or a smaller sampler.ratio")
     return KFit(
         K=prob.K, shape=prob.shape.name, background=prob.background.name,
-        coef_names=prob.background.coef_names(prob.nb), x=prob.x, y=prob.y,
+        coef_names=prob.coef_names, x=prob.x, y=prob.y,
         sd=None if np.all(prob.w == 1.0) else 1.0 / np.sqrt(prob.w),
         posterior=posterior,
         sample_stats={"energy": ne_draws / n, "lp": loglik + logprior,

@@ -62,7 +62,7 @@ def joint_datatree(j: JointFit, res: IntegrationResult) -> xr.DataTree:
             coords[f"{name}_peak"] = np.arange(prob.K)
             for v in prob.peak_vars:
                 pv[f"{name}_{v}"] = (("chain", "draw", f"{name}_peak"), post[f"{name}_{v}"])
-        coords[f"{name}_coef"] = _strings(prob.background.coef_names(prob.nb))
+        coords[f"{name}_coef"] = _strings(prob.coef_names)
         pv[f"{name}_background"] = (("chain", "draw", f"{name}_coef"), post[f"{name}_background"])
     for k, v in post.items():
         if k.startswith("offset_"):

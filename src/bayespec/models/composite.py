@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from .model import PEAK_KINDS, Problem, build_problem
+from .shirley import running_integral
 from .shapes import Background, Shape
 
 
@@ -47,7 +48,8 @@ class Component:
 class CompositeProblem:
     """One candidate of a composite model bound to one spectrum (x, y, w, h as model.Problem).
 
-    components: in model order; background, nb and bg_priors (nb,) as model.Problem;
+    components: in model order; background, nb and bg_priors (nb, + 1 with an active Shirley
+    background: its scale) as model.Problem;
     offset: (n,) fixed part of the mean (a Shirley curve) or None.
     """
 
@@ -61,6 +63,12 @@ class CompositeProblem:
     bg_priors: tuple
     likelihood: str = "gaussian"
     offset: np.ndarray | None = None
+    shirley_dir: int = 0  # active Shirley background of all peaks (model.Problem), 0 none
+
+    @property
+    def coef_names(self) -> list[str]:
+        """Names of the tail parameters: the background coefficients (+ 'shirley')."""
+        return self.background.coef_names(self.nb) + (["shirley"] if self.shirley_dir else [])
 
     @property
     def n(self) -> int:
@@ -109,7 +117,8 @@ class CompositeProblem:
         names = [f"{c.name}.{v}[{k}]" for c in self.components for k in range(c.K)
                  for v in c.peak_vars]
         return tuple(names) + tuple(f"background[{n}]" for n in
-                                    self.background.coef_names(self.nb))
+                                    self.background.coef_names(self.nb)) + (
+            ("shirley",) if self.shirley_dir else ())
 
     def units(self) -> list[tuple[int, int, int, int]]:
         """Peak units (local offset, parameter count, shape code, order group = component)."""
@@ -155,11 +164,15 @@ class CompositeProblem:
         for c, b in zip(self.components, self.bases):
             if c.K:
                 out += self._problem(c).curve(theta[..., b:b + c.K * c.stride])
+        t0 = self.bases[-1]
+        if self.shirley_dir:
+            out += theta[..., t0 + self.nb, None] * running_integral(self.x, out,
+                                                                     self.shirley_dir)
         if self.nb:
             bg = Problem(self.x, self.y, self.w, self.h, 0, self.components[0].shape,
-                         self.background, self.nb, tuple(self.bg_priors), (), self.likelihood,
-                         self.offset)
-            out += bg.curve(theta[..., self.bases[-1]:])
+                         self.background, self.nb, tuple(self.bg_priors[:self.nb]), (),
+                         self.likelihood, self.offset)
+            out += bg.curve(theta[..., t0:t0 + self.nb])
         elif self.offset is not None:
             out += self.offset
         return out
@@ -172,11 +185,15 @@ class CompositeProblem:
             if c.K:
                 rows.append(self._problem(c).components(theta[b:b + c.K * c.stride])[:-1])
         bg = np.zeros(self.n)
+        t0 = self.bases[-1]
         if self.nb:
             bgp = Problem(self.x, self.y, self.w, self.h, 0, self.components[0].shape,
-                          self.background, self.nb, tuple(self.bg_priors), (), self.likelihood,
-                          None)
-            bg = bgp.components(theta[self.bases[-1]:])[-1]
+                          self.background, self.nb, tuple(self.bg_priors[:self.nb]), (),
+                          self.likelihood, None)
+            bg = bgp.components(theta[t0:t0 + self.nb])[-1]
+        if self.shirley_dir and rows:
+            bg = bg + theta[t0 + self.nb] * running_integral(
+                self.x, np.concatenate(rows, axis=0).sum(axis=0), self.shirley_dir)
         if self.offset is not None:
             bg = bg + self.offset
         return np.concatenate(rows + [bg[None]], axis=0)
@@ -199,14 +216,15 @@ class CompositeProblem:
                 for v in c.peak_vars:
                     cols.append(np.asarray(posterior[f"{c.name}_{v}"])[..., k].ravel())
         bg = np.asarray(posterior["background"])
-        cols += [bg[..., j].ravel() for j in range(self.nb)]
+        cols += [bg[..., j].ravel() for j in range(len(self.coef_names))]
         return np.stack(cols, axis=-1)
 
 
 def build_composite(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None,
                     components: list[tuple[str, str, int]], background: str,
                     degree: int | None, priors: dict, source: str = "",
-                    likelihood: str = "gaussian", shirley: bool = False) -> CompositeProblem:
+                    likelihood: str = "gaussian",
+                    shirley: bool | str = False) -> CompositeProblem:
     """Bind one candidate to data: ``components`` lists (name, shape, K); ``priors`` maps a
     component name to its priors mapping (kind -> Prior; absent kinds: the data-scaled
     defaults of model.default_priors, so amplitude, center and width may be omitted) and
@@ -216,14 +234,16 @@ def build_composite(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None,
     first = None
     for name, shape, K in components:
         p = build_problem(x, y, sd, shape, 1, background, degree,
-                          {**(priors.get(name) or {}), "background": priors.get("background")},
+                          {**(priors.get(name) or {}), "background": priors.get("background"),
+                           "shirley": priors.get("shirley")},
                           source, likelihood, shirley, prior_key=f"priors.{name}")
         first = first or p
         comps.append(Component(name, p.shape, int(K), p.priors[:p.stride]))
-    npar = sum(c.K * c.stride for c in comps) + first.nb
+    npar = sum(c.K * c.stride for c in comps) + len(first.coef_names)
     if first.n <= npar:
         raise DataError(f"{source or 'data'}: {first.n} points but the candidate "
                         f"{'-'.join(str(c.K) for c in comps)} has {npar} parameters; need "
                         f"more points than parameters")
     return CompositeProblem(first.x, first.y, first.w, first.h, tuple(comps), first.background,
-                            first.nb, first.priors[first.stride:], likelihood, first.offset)
+                            first.nb, first.priors[first.stride:], likelihood, first.offset,
+                            first.shirley_dir)

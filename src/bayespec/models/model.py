@@ -11,6 +11,7 @@ from ..errors import ConfigError, DataError
 from .likelihood import LIKELIHOODS, check_counts
 from .priors import Prior, parse_prior
 from .shapes import BACKGROUNDS, EXTRAS, SHAPES, Background, Shape, uniform_step
+from .shirley import running_integral, shirley_direction
 
 PEAK_KINDS = ("amplitude", "center", "width")
 
@@ -20,7 +21,9 @@ class Problem:
     """Everything the kernel needs for one (spectrum, K).
 
     x, y: (n,) axis and data; w: (n,) relative weights 1/sd_i^2 (ones without an sd column);
-    h: uniform step of x or 0. priors: (P,) one per packed parameter, in kernel layout.
+    h: uniform step of x or 0. priors: (P,) one per packed parameter, in kernel layout:
+    K * stride peak parameters, nb background coefficients, then with an active Shirley
+    background (shirley_dir +1 / -1, see models/shirley.py) its scale s (1 / x units).
     """
 
     x: np.ndarray
@@ -35,6 +38,12 @@ class Problem:
     param_names: tuple[str, ...]
     likelihood: str = "gaussian"  # gaussian | poisson (y are then raw counts)
     offset: np.ndarray | None = None  # (n,) fixed part of the mean (e.g. a Shirley curve)
+    shirley_dir: int = 0  # active Shirley background: +1 / -1 its direction, 0 none
+
+    @property
+    def coef_names(self) -> list[str]:
+        """Names of the tail parameters: the background coefficients (+ 'shirley')."""
+        return self.background.coef_names(self.nb) + (["shirley"] if self.shirley_dir else [])
 
     @property
     def y_fit(self) -> np.ndarray:
@@ -65,24 +74,29 @@ class Problem:
         g = np.zeros(self.n)
         bgc = np.zeros(self.n)
         st = self.stride
+        nb0 = self.K * st
         for d, t in enumerate(flat):
             for k in range(self.K):
                 o = k * st
                 g[:] = 0.0
                 lo, hi = self.shape.profile(self.x, self.h, t[o + 1], t[o + 2], t[o + 3:o + st], g)
                 out[d, lo:hi] += t[o] * g[lo:hi]
+            if self.shirley_dir:
+                out[d] += t[nb0 + self.nb] * running_integral(self.x, out[d], self.shirley_dir)
             if self.nb:
-                self.background.evaluate(self.x, np.ascontiguousarray(t[self.K * st:]), bgc)
+                self.background.evaluate(self.x, np.ascontiguousarray(t[nb0:nb0 + self.nb]), bgc)
                 out[d] += bgc
         if self.offset is not None:
             out += self.offset
         return out.reshape(theta.shape[:-1] + (self.n,))
 
     def components(self, theta: np.ndarray) -> np.ndarray:
-        """Each peak's contribution (K, n) and the background as the last row: (K + 1, n)."""
+        """Each peak's contribution (K, n) and the background as the last row: (K + 1, n);
+        an active Shirley step (of all peaks together) is part of the background row."""
         st = self.stride
         out = np.zeros((self.K + 1, self.n))
         g = np.zeros(self.n)
+        nb0 = self.K * st
         for k in range(self.K):
             o = k * st
             g[:] = 0.0
@@ -90,7 +104,11 @@ class Problem:
                                         np.ascontiguousarray(theta[o + 3:o + st]), g)
             out[k, lo:hi] = theta[o] * g[lo:hi]
         if self.nb:
-            self.background.evaluate(self.x, np.ascontiguousarray(theta[self.K * st:]), out[-1])
+            self.background.evaluate(self.x, np.ascontiguousarray(theta[nb0:nb0 + self.nb]),
+                                     out[-1])
+        if self.shirley_dir:
+            out[-1] += theta[nb0 + self.nb] * running_integral(self.x, out[:-1].sum(axis=0),
+                                                               self.shirley_dir)
         if self.offset is not None:
             out[-1] += self.offset
         return out
@@ -153,14 +171,16 @@ def check_extra_prior(kind: str, p: Prior, key: str) -> None:
 
 def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: str, K: int,
                   background: str, degree: int | None, priors: dict, source: str = "",
-                  likelihood: str = "gaussian", shirley: bool = False,
+                  likelihood: str = "gaussian", shirley: bool | str = False,
                   prior_key: str = "priors") -> Problem:
     """Bind a model to data. ``priors`` maps kind -> Prior or list[Prior] (absent: defaults).
 
     ``likelihood`` poisson needs raw counts in y and no sd column; ``shirley`` adds the data's
     iterative Shirley background as a fixed offset to the model mean (the sampled background
-    then models what the Shirley step leaves). ``prior_key`` names the priors block in
-    messages (``priors.bulk`` for a component of a composite model)."""
+    then models what the Shirley step leaves); ``shirley="active"`` puts the Shirley step of
+    the model's own peaks into the model, its scale sampled (prior ``priors.shirley``, default
+    :func:`shirley_prior`; direction from the data's end levels). ``prior_key`` names the
+    priors block in messages (``priors.bulk`` for a component of a composite model)."""
     if shape not in SHAPES:
         raise ConfigError(f"model.shape: unknown shape {shape!r}; choose one of {sorted(SHAPES)}")
     if background not in BACKGROUNDS:
@@ -177,7 +197,11 @@ def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: st
                               f"mean); drop the column or use likelihood gaussian")
         check_counts(y, source, x=x)
     offset = None
-    if shirley:
+    active = shirley == "active"
+    if shirley not in (True, False, "active"):
+        raise ConfigError(f"model.background.shirley: {shirley!r}; use false, true (the data's "
+                          f"Shirley curve as a fixed offset) or active (in the model)")
+    if bool(shirley) and not active:
         from .shirley import shirley_background
 
         try:
@@ -223,6 +247,15 @@ def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: st
     for j in range(nb):
         names.append(f"background[{coef_names[j]}]")
         plist.append(bp[j])
+    if active:
+        sp = priors.get("shirley")
+        if sp is None:
+            sp = parse_prior(shirley_prior(x, y), f"{prior_key}.shirley (default)", positive=True)
+        elif not sp.positive:
+            raise ConfigError(f"{prior_key}.shirley: the Shirley scale must have positive "
+                              f"support; use e.g. {{dist: lognormal, mu: -3, sigma: 1}}")
+        names.append("shirley")
+        plist.append(sp)
     n = x.shape[0]
     if n <= len(plist):
         raise DataError(f"{source or 'data'}: {n} points but the K={K} model has {len(plist)} "
@@ -231,7 +264,21 @@ def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: st
     w = np.ones(n) if sd is None else 1.0 / np.asarray(sd, dtype=float) ** 2
     return Problem(np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float),
                    w, uniform_step(np.asarray(x, dtype=float)), K, shp, bgd, nb, tuple(plist),
-                   tuple(names), likelihood, offset)
+                   tuple(names), likelihood, offset,
+                   shirley_direction(y) if active else 0)
+
+
+def shirley_prior(x: np.ndarray, y: np.ndarray, ends: int = 5) -> dict:
+    """Default prior of the active Shirley scale s: log-normal, +-2 sigma a factor 10 around
+    s0 = |step| / area, the data's end-level difference over the area of y above its lower
+    end level (the scale of a Shirley step that explains the data's step)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ya, yb = float(y[:ends].mean()), float(y[-ends:].mean())
+    above = np.clip(y - min(ya, yb), 0.0, None)
+    area = float(np.sum(0.5 * (above[1:] + above[:-1]) * np.diff(x))) or 1.0
+    s0 = max(abs(yb - ya), 1e-3 * float(np.max(above) or 1.0)) / area
+    return {"dist": "lognormal", "mu": math.log(s0), "sigma": math.log(10.0) / 2}
 
 
 def noise_guess(y: np.ndarray, w: np.ndarray) -> float:

@@ -14,10 +14,11 @@ binding energy), since only the fraction Q(x) / Q(x_b) enters.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ..errors import DataError
 
-__all__ = ["shirley_background"]
+__all__ = ["shirley_background", "shirley_direction", "running_integral", "add_shirley"]
 
 
 def _cumtrapz(x: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -82,3 +83,64 @@ def shirley_background(x: np.ndarray, y: np.ndarray, *, tol: float = 1e-6, max_i
                     f"change {change / scale:.3g} of the step, tolerance {tol:g}); raise "
                     f"max_iter or tol, choose a region of interest with flat ends, or use a "
                     f"background in the model (fit.model.background) instead")
+
+
+# ----------------------------------------------------------------------------- active Shirley
+# Inside the model the Shirley background is s * Q(x), Q the running integral of the model's own
+# peaks from the side where the background is low: S(x) = s * int_{x_a}^{x} P dx' (direction +1:
+# the step rises toward higher x, e.g. a binding-energy axis) or s * int_{x}^{x_b} P dx'
+# (direction -1: it rises toward lower x, a kinetic-energy axis). The scale s (1 / x units: the
+# step height per unit peak area) is sampled. S is linear in the peaks, so each peak carries its
+# own share a_k s Q_k and the kernel updates one peak at a time.
+
+
+def shirley_direction(y: np.ndarray, ends: int = 5) -> int:
+    """+1 if the data's last ``ends`` points lie above its first (the step rises with x), else
+    -1: the side of the inelastic background, from the data's end levels."""
+    y = np.asarray(y, dtype=float)
+    return 1 if float(y[-ends:].mean()) >= float(y[:ends].mean()) else -1
+
+
+def running_integral(x: np.ndarray, f: np.ndarray, direction: int) -> np.ndarray:
+    """Q (..., n): the trapezoid integral of f (..., n) from the low end of x (direction +1) or
+    down from the high end (-1), 0 at the start; the plain reference of :func:`add_shirley`."""
+    f = np.asarray(f, dtype=float)
+    seg = 0.5 * (f[..., 1:] + f[..., :-1]) * np.diff(x)
+    out = np.zeros(f.shape)
+    if direction > 0:
+        out[..., 1:] = np.cumsum(seg, axis=-1)
+    else:
+        out[..., :-1] = np.cumsum(seg[..., ::-1], axis=-1)[..., ::-1]
+    return out
+
+
+@njit(cache=True)
+def add_shirley(x, g, lo, hi, direction, scale):
+    """g[i] += scale * Q[i] in place, Q the running integral of g (zero outside [lo, hi)) in
+    ``direction``; returns the new window ([lo, n) or [0, hi))."""
+    n = x.shape[0]
+    if lo >= hi:
+        return lo, hi
+    if direction > 0:
+        q = 0.0
+        prev = g[lo]
+        if lo > 0:  # the half segment from the zero at lo - 1
+            q = 0.5 * prev * (x[lo] - x[lo - 1])
+            g[lo] = prev + scale * q
+        for i in range(lo + 1, n):
+            cur = g[i] if i < hi else 0.0
+            q += 0.5 * (prev + cur) * (x[i] - x[i - 1])
+            prev = cur
+            g[i] = cur + scale * q
+        return lo, n
+    q = 0.0
+    prev = g[hi - 1]
+    if hi < n:
+        q = 0.5 * prev * (x[hi] - x[hi - 1])
+        g[hi - 1] = prev + scale * q
+    for i in range(hi - 2, -1, -1):
+        cur = g[i] if i >= lo else 0.0
+        q += 0.5 * (prev + cur) * (x[i + 1] - x[i])
+        prev = cur
+        g[i] = cur + scale * q
+    return 0, hi

@@ -148,6 +148,9 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
     xp = xp or array_namespace(np.zeros(1))
     t0 = time.perf_counter()
     p0 = problems[0]
+    if any(q.shirley_dir for q in problems):
+        raise ConfigError("sampler.backend: an active Shirley background runs on the numba "
+                          "backend only; set sampler.backend: numba")
     if p0.shape.name not in SHAPES:
         raise ConfigError(f"sampler.backend: shape {p0.shape.name} runs on the numba backend "
                           f"only (the array backends have {', '.join(SHAPES)}); set "

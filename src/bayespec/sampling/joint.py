@@ -341,12 +341,22 @@ def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g, f
             slot_unit[b0:b0 + p.nb] = len(unit_ds)
             unit_ds.append(m), unit_base.append(b0), unit_npar.append(p.nb)
             unit_isbg.append(True), unit_shape.append(-1), unit_grp.append(-1)
+    # an active Shirley scale (the last local slot of its data set) changes every peak unit
+    # of that data set: unit_shir[u] is that slot (-1: none), read by _unit_profile
+    shir_slot = {m: base[m] + _bg_offset(p) + p.nb for m, p in enumerate(problems)
+                 if getattr(p, "shirley_dir", 0)}
+    unit_shir = np.array([shir_slot.get(m, -1) if not bg else -1
+                          for m, bg in zip(unit_ds, unit_isbg)], dtype=np.int64)
     P = len(priors)
     deps: list[set[int]] = [set() for _ in range(P)]
     for q in range(base[-1]):
-        deps[src[q]].add(int(slot_unit[q]))
-        if off[q] >= 0:
-            deps[off[q]].add(int(slot_unit[q]))
+        users = [int(slot_unit[q])]
+        if q in shir_slot.values():
+            users = [u for u in range(len(unit_ds)) if unit_shir[u] == q]
+        for uu in users:
+            deps[src[q]].add(uu)
+            if off[q] >= 0:
+                deps[off[q]].add(uu)
     dep_ptr = np.zeros(P + 1, dtype=np.int64)
     for p in range(P):
         dep_ptr[p + 1] = dep_ptr[p] + len(deps[p])
@@ -361,7 +371,9 @@ def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g, f
                    np.array(unit_ds, dtype=np.int64), np.array(unit_base, dtype=np.int64),
                    np.array(unit_npar, dtype=np.int64), np.array(unit_isbg, dtype=np.bool_),
                    src, a, c, off, g, dep_ptr, dep_units, np.array(unit_grp, dtype=np.int64),
-                   gptr, gslot, pois, counts)
+                   gptr, gslot, pois, counts, unit_shir,
+                   np.array([getattr(p, "shirley_dir", 0) for p in problems], dtype=np.int64),
+                   np.array(sorted(shir_slot.values()), dtype=np.int64))
     return JointModel(tuple(names), tuple(problems), b, x, y, w, seg, np.array(base), tuple(
         free_names), tuple(priors), src, a, c, off, g, center_free, kernel_args, pois,
         tuple(np.array(s, dtype=np.int64) for s in groups))

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from ..models.shapes import background_any, profile_any
+from ..models.shirley import add_shirley
 from .kernel import (ADAPT_WINDOW, RECOMPUTE_EVERY, _lp_sampled, _pois_term, adapt_steps,
                      record_sweep, swap_neighbours)
 from .rng import fill_normal, uniform
@@ -43,9 +44,10 @@ def _locals(th, src, a, c, off, g, out):
 
 @njit(cache=True)
 def _unit_profile(u, loc, x, hs, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
-                  unit_isbg, out):
+                  unit_isbg, unit_shir, ds_shir, out):
     """Write unit u's unit-height profile (or background curve) into out[seg]; return the
-    global window (lo, hi) outside which it is zero."""
+    global window (lo, hi) outside which it is zero. A peak of a data set with an active
+    Shirley background carries its share of the step: g + s Q(g) (models/shirley.py)."""
     m = unit_ds[u]
     s0, s1 = seg[m], seg[m + 1]
     b = unit_base[u]
@@ -55,12 +57,14 @@ def _unit_profile(u, loc, x, hs, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
         return s0, s1
     lo, hi = profile_any(unit_shape[u], x[s0:s1], hs[m], loc[b + 1], loc[b + 2],
                          loc[b + 3:b + k], out[s0:s1])
+    if unit_shir[u] >= 0:
+        lo, hi = add_shirley(x[s0:s1], out[s0:s1], lo, hi, ds_shir[m], loc[unit_shir[u]])
     return s0 + lo, s0 + hi
 
 
 @njit(cache=True)
 def _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar, unit_isbg,
-                pois, counts, loc, prof, lo, hi, r):
+                unit_shir, ds_shir, pois, counts, loc, prof, lo, hi, r):
     """Recompute one replica's profiles and residual from loc; return 2 E: sum w r^2 over the
     Gaussian points plus twice the Poisson deviance of the mean counts - r over the points of
     Poisson data sets (+inf where that mean is invalid)."""
@@ -71,7 +75,7 @@ def _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_np
         for i in range(N):
             prof[u, i] = 0.0
         a0, b0 = _unit_profile(u, loc, x, hs, seg, unit_shape, ds_bg, unit_ds, unit_base,
-                               unit_npar, unit_isbg, prof[u])
+                               unit_npar, unit_isbg, unit_shir, ds_shir, prof[u])
         lo[u] = a0
         hi[u] = b0
         amp = 1.0 if unit_isbg[u] else loc[unit_base[u]]
@@ -130,9 +134,9 @@ def _ordered(lq, grp_ptr, grp_slot, g):
 @njit(cache=True, nogil=True)
 def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
                     unit_isbg, src, a, c, off, g, dep_ptr, dep_units, unit_grp, grp_ptr,
-                    grp_slot, pois, counts, codes, pp, logsp, betas, u, step, step_max, n_burn, n_sweeps,
-                    thin, state, start, stop, who, acc_win, pause, out_ne, out_theta, out_acc,
-                    out_swap):
+                    grp_slot, pois, counts, unit_shir, ds_shir, shir_slots, codes, pp, logsp, betas,
+                    u, step, step_max, n_burn, n_sweeps, thin, state, start, stop, who, acc_win,
+                    pause, out_ne, out_theta, out_acc, out_swap):
     """Run sweeps [start, stop) of one exchange MC chain of the joint model (see the module
     docstring for the layout); return the next sweep index.
 
@@ -148,6 +152,9 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
     the outputs are those of kernel.run_chain: out_ne (L, n_sweeps) energy n E at each rung;
     out_theta (L, n_sweeps // thin, P) natural-space free parameters; out_acc (L, P); out_swap
     (L-1,). Parameters with step 0 (fixed priors) are never proposed.
+    unit_shir (U,): the local slot of the active Shirley scale of each peak unit's data set
+    (-1: none); ds_shir (M,): each data set's Shirley direction (+1 / -1, 0: none); shir_slots:
+    every Shirley slot (their free parameter changes all peak units of the data set).
     """
     N = x.shape[0]
     L, P = u.shape
@@ -187,7 +194,8 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
     z = np.empty(P)
     for s in range(L):
         ss[s] = _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
-                            unit_isbg, pois, counts, loc[s], prof[s], lo[s], hi[s], r[s])
+                            unit_isbg, unit_shir, ds_shir, pois, counts, loc[s], prof[s], lo[s],
+                            hi[s], r[s])
     for sweep in range(start, stop):
         sampling = sweep >= n_burn
         for l in range(L):
@@ -220,6 +228,11 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
                             if off[q] >= 0:
                                 v += g[q] * thp[off[q]]
                             lq[q] = v
+                    for q in shir_slots:  # not a unit's own slot: updated here
+                        v = a[q] * thp[src[q]] + c[q]
+                        if off[q] >= 0:
+                            v += g[q] * thp[off[q]]
+                        lq[q] = v
                     for t in range(d0, d1):
                         uu = dep_units[t]
                         if not unit_isbg[uu] and not _ordered(lq, grp_ptr, grp_slot,
@@ -237,13 +250,16 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
                             for q in range(b + 1, b + unit_npar[uu]):
                                 if lq[q] != loc[s, q]:
                                     rc = True
+                            sq = unit_shir[uu]
+                            if sq >= 0 and lq[sq] != loc[s, sq]:
+                                rc = True
                         recomp[i] = rc
                         if rc:
                             m = unit_ds[uu]
                             s0, s1 = seg[m], seg[m + 1]
                             a1, b1 = _unit_profile(uu, lq, x, hs, seg, unit_shape, ds_bg,
                                                    unit_ds, unit_base, unit_npar, unit_isbg,
-                                                   newp[i])
+                                                   unit_shir, ds_shir, newp[i])
                             a0, b0 = lo[s, uu], hi[s, uu]
                             if a0 >= b0:
                                 x0, x1 = a1, b1
@@ -313,6 +329,8 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
                             b = unit_base[uu]
                             for q in range(b, b + unit_npar[uu]):
                                 loc[s, q] = lq[q]
+                        for q in shir_slots:
+                            loc[s, q] = lq[q]
                     u[s, p] = unew
                     th[s, p] = tn
                     lp[s, p] = lpn
@@ -325,8 +343,8 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
             for s in range(L):
                 _locals(th[s], src, a, c, off, g, loc[s])
                 ss[s] = _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base,
-                                    unit_npar, unit_isbg, pois, counts, loc[s], prof[s], lo[s],
-                                    hi[s], r[s])
+                                    unit_npar, unit_isbg, unit_shir, ds_shir, pois, counts,
+                                    loc[s], prof[s], lo[s], hi[s], r[s])
         if not sampling:
             if (sweep + 1) % ADAPT_WINDOW == 0:
                 adapt_steps(step, acc_win, step_max)

@@ -118,6 +118,10 @@ STATE_ARRAYS = ("u", "step", "rng", "who", "acc_win", "ne", "theta", "acc", "swa
 def start_chain(problem: Problem, betas: np.ndarray, sweeps: int, thin: int, seed: int,
                 chain: int) -> ChainState:
     """The state of chain ``chain`` before its first sweep (seeded as described above)."""
+    if problem.shirley_dir:
+        raise ConfigError("model.background.shirley: active runs on the joint kernel (the "
+                          "composite-model path); fit it with bayespec fit / bayespec.fit, "
+                          "which route it there, or use shirley: true (a fixed offset)")
     init_seq, kern_seq = chain_seqs(seed, problem.K, chain)
     L = betas.shape[0]
     _, _, _, u0, step, _ = initial_state(problem, L, np.random.default_rng(init_seq))
