@@ -117,7 +117,7 @@ def test_all_shapes_and_backgrounds_accepted():
     for s in shapes.SHAPES:
         assert C.parse_fit_config({"model": {"shape": s}}).model.shape == s
     for b in shapes.BACKGROUNDS:
-        bg = {"kind": b, "degree": 1} if b == "polynomial" else {"kind": b}
+        bg = {"kind": b, "degree": 1} if b in ("polynomial", "legendre") else {"kind": b}
         assert C.parse_fit_config({"model": {"background": bg}}).model.background == b
 
 

@@ -70,9 +70,9 @@ def test_numba_profile_matches_reference(name, uniform):
 def test_numba_background_matches_reference(name):
     bg = BACKGROUNDS[name]
     x = _axis(False)
-    m = bg.ncoef(3 if name == "polynomial" else None)
+    m = bg.ncoef(3 if name in ("polynomial", "legendre") else None)
     rng = np.random.default_rng(5)
-    kind = "exponential" if name == "exponential" else "polynomial"
+    kind = name if name in ("exponential", "legendre") else "polynomial"
     for _ in range(10):
         coefs = rng.normal(size=m) if kind == "polynomial" else np.array(
             [rng.uniform(0.1, 3), rng.uniform(0, 0.5)])

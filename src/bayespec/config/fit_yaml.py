@@ -211,6 +211,7 @@ def _num(gt: float | None = None, ge: float | None = None, says: str | None = No
 
 
 _Bool = Annotated[bool, Strict(), _Says("must be true or false, got {got}")]
+_DEGREE_KINDS = ("polynomial", "legendre")  # background kinds that take a degree
 
 
 def _shirley_value(v: Any) -> Any:
@@ -295,8 +296,8 @@ class BackgroundBlock(_Block):
                   f"missing; choose one of {_BACKGROUND_KINDS}") = Field(
         description=f"background: {' | '.join(shapes.BACKGROUNDS)}")
     degree: _int(0) | None = Field(
-        None, description="polynomial degree (required for kind polynomial, not allowed "
-                          "otherwise)")
+        None, description="polynomial degree (required for kinds polynomial and legendre, not "
+                          "allowed otherwise)")
     shirley: _Shirley = Field(
         False, description="true: add the data's iterative Shirley background as a fixed "
                            "offset to the model mean; active: the Shirley step of the model's "
@@ -307,10 +308,10 @@ class BackgroundBlock(_Block):
         kind, degree = v.get("kind"), v.get("degree")
         if not isinstance(kind, str) or kind not in shapes.BACKGROUNDS:
             return  # the kind's own error is reported
-        if kind == "polynomial" and degree is None:
-            raise _fail("required for kind polynomial; set an integer >= 0, e.g. degree: 2",
+        if kind in _DEGREE_KINDS and degree is None:
+            raise _fail(f"required for kind {kind}; set an integer >= 0, e.g. degree: 2",
                         sub="degree")
-        if kind != "polynomial" and degree is not None:
+        if kind not in _DEGREE_KINDS and degree is not None:
             raise _fail(f"only allowed with kind polynomial (kind is {kind}); remove it or set "
                         f"kind: polynomial", sub="degree")
 

@@ -140,7 +140,10 @@ def default_priors(x: np.ndarray, y: np.ndarray, shape: str, bg: str, nb: int) -
     for name, e in EXTRAS.items():  # extra shape parameters: their registered defaults
         if e.default is not None:
             out[name] = e.default(x, y)
-    if bg == "exponential":
+    if bg == "legendre":  # on t in [-1, 1]: c0 the mean level, c_j each a change across the axis
+        out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 2 * ymag}] + [
+            {"dist": "normal", "mean": 0.0, "sd": 2 * yspan} for _ in range(nb - 1)]
+    elif bg == "exponential":
         out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 2 * ymag},
                              {"dist": "uniform", "low": 0.0, "high": 10.0 / span}]
     else:

@@ -680,6 +680,29 @@ def exponential(x, coefs, out):
         out[i] = coefs[0] * math.exp(-coefs[1] * x[i])
 
 
+@register_background("legendre", lambda d: int(d) + 1, lambda m: [f"c{j}" for j in range(m)])
+@njit(cache=True)
+def legendre(x, coefs, out):
+    """sum_j coefs[j] P_j(t), Legendre polynomials of the axis mapped onto t in [-1, 1]
+    (t = (2 x - x_first - x_last) / (x_last - x_first)): well conditioned however far the
+    axis lies from zero (XAS at 7 keV, XPS at 370 eV); c0 is the mean level over the window,
+    c1 half the change from one end to the other, c2 the curvature."""
+    n = x.shape[0]
+    m = coefs.shape[0]
+    span = x[n - 1] - x[0]
+    mid = x[n - 1] + x[0]
+    for i in range(n):
+        t = (2.0 * x[i] - mid) / span if span != 0.0 else 0.0
+        p0, p1 = 1.0, t
+        acc = coefs[0]
+        if m > 1:
+            acc += coefs[1] * t
+        for j in range(2, m):  # Bonnet: j P_j = (2j - 1) t P_{j-1} - (j - 1) P_{j-2}
+            p0, p1 = p1, ((2 * j - 1) * t * p1 - (j - 1) * p0) / j
+            acc += coefs[j] * p1
+        out[i] = acc
+
+
 # Kernel-side dispatch. Numba cannot cache a kernel that takes functions as arguments (the
 # cache key holds their addresses, so every process would recompile for ~8 s), hence one
 # branch per registered function here; the asserts keep these in step with the registry.
@@ -732,8 +755,10 @@ def background_any(code, x, coefs, out):
     """Dispatch to the registered background with ``code`` (see Background.code)."""
     if code == 0:
         polynomial(x, coefs, out)
-    else:
+    elif code == 1:
         exponential(x, coefs, out)
+    else:
+        legendre(x, coefs, out)
 
 
 assert [s.profile for s in sorted(SHAPES.values(), key=lambda s: s.code)] == [
@@ -741,7 +766,7 @@ assert [s.profile for s in sorted(SHAPES.values(), key=lambda s: s.code)] == [
     doublet_pseudo_voigt, doublet_asym_pseudo_voigt, voigt, doniach_gaussian, doublet_voigt,
     doublet_doniach_gaussian, gl_sum, gl_product, split_pseudo_voigt, kalpha_pseudo_voigt,
     edge_arctan, edge_erf, mossbauer_doublet, mossbauer_sextet], "update profile_any"
-assert _BG_FUNCS == [polynomial, exponential], "update background_any"
+assert _BG_FUNCS == [polynomial, exponential, legendre], "update background_any"
 
 
 def uniform_step(x: np.ndarray) -> float:

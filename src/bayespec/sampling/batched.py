@@ -119,6 +119,17 @@ def background(xp, kind: str, x, coefs):
     M, m = coefs.shape
     if kind == "exponential":
         return coefs[:, 0:1] * xp.exp(-coefs[:, 1:2] * x[None, :])
+    if kind == "legendre":  # see shapes.legendre
+        n = x.shape[0]
+        t = (2.0 * x - (x[0] + x[n - 1])) / (x[n - 1] - x[0])
+        p_prev, p_cur = xp.ones_like(t), t
+        out = coefs[:, 0:1] * p_prev[None, :]
+        if m > 1:
+            out = out + coefs[:, 1:2] * t[None, :]
+        for j in range(2, m):
+            p_prev, p_cur = p_cur, ((2 * j - 1) * t * p_cur - (j - 1) * p_prev) / j
+            out = out + coefs[:, j:j + 1] * p_cur[None, :]
+        return out
     out = xp.zeros((M, x.shape[0]), dtype=xp.float64)
     for j in range(m - 1, -1, -1):  # Horner, constant term first
         out = out * x[None, :] + coefs[:, j:j + 1]
