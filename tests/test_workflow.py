@@ -126,7 +126,8 @@ def test_summary_selects_true_K(demo):
     pq = pd.read_parquet(demo / "results" / "summary.parquet")
     assert list(pq.columns) == list(s.columns) and len(pq) == len(s)
     sel = pd.read_csv(demo / "results" / "fits" / "pair" / "model_selection.csv")
-    assert list(sel.columns) == ["K", "free_energy", "free_energy_se", "noise_sd", "probability"]
+    assert list(sel.columns) == ["K", "free_energy", "free_energy_se", "noise_sd", "probability",
+                                 "rhat_max", "ess_min", "F_chain_spread", "converged", "chi2_n", "ppc_p", "adequate"]
     assert list(sel["K"]) == list(KS) and abs(sel["probability"].sum() - 1) < 1e-5
 
 

@@ -9,7 +9,7 @@ writes the same files. ``bayespec.integrate(group)`` is ``bayespec integrate GRO
 
     import bayespec
     res = bayespec.fit(x, y, {"model": {"K": [1, 2, 3]}, "noise": {"estimate": True}})
-    res.table            # K, free_energy, free_energy_se, noise_sd, probability
+    res.table            # K, free_energy, free_energy_se, noise_sd, probability, checks
     res.best             # the selected K's KFit (res.K is that K)
     res.summary()        # its peak parameters: mean, sd, 95 % interval, MAP; and the noise
     res.plot()           # matplotlib Figure (data, posterior mean, bands, components)
@@ -247,7 +247,9 @@ class FitResult:
 
     Attributes:
         table: model_selection.csv's frame: K, free_energy, free_energy_se, noise_sd,
-            probability (one row per K, in config order).
+            probability (one row per K, in config order), K_<component> of a composite model,
+            then the checks rhat_max, ess_min, F_chain_spread, converged, chi2_n, ppc_p,
+            adequate (README, "Convergence and goodness of fit").
         fits: one :class:`~bayespec.inference.result.KFit` per K (same order): posterior draws,
             ladder, free energy, noise, predictive band (``.predictive``), warnings.
         problems: the :class:`~bayespec.models.model.Problem` of each K (model bound to the

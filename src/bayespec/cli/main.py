@@ -49,7 +49,21 @@ def _cmd_fit(a: argparse.Namespace) -> int:
     best = table.loc[table["probability"].idxmax()]
     print(f"selected K = {int(best.K)} (p = {best.probability:.3f}), noise sd = "
           f"{best.noise_sd:.4g}; stores and model_selection.csv in {a.out}")
+    for w in _selected_checks(Path(a.out), table):
+        print(f"WARNING: {w}")
     return 0
+
+
+def _selected_checks(out: Path, table: pd.DataFrame) -> list[str]:
+    """The warnings of the selected candidate's checks (not converged, inadequate), from its
+    store's ``diagnostics`` attr (inference.runner.check_warnings)."""
+    from ..inference.runner import check_warnings
+    from ..inference.selection import pick
+    from ..io.zarrio import root_attrs
+
+    _, label = pick(table)
+    raw = root_attrs(out / f"K{label}.zarr").get("diagnostics")
+    return check_warnings(label, json.loads(raw)) if raw else []
 
 
 def _cmd_summary(a: argparse.Namespace) -> int:
@@ -75,6 +89,8 @@ def _cmd_summary(a: argparse.Namespace) -> int:
     print(f"\nselected {what}  p(K|D) = {r.probability:.3f}  F = {r.free_energy:.3f} "
           f"+- {r.free_energy_se:.3f}  noise sd = {r.noise_sd:.4g}"
           f"{' (estimated)' if bool(tree.attrs['noise_estimated']) else ' (given)'}")
+    for line in _check_lines(tree.attrs):
+        print(line)
     lp = np.asarray(tree["sample_stats"]["lp"])
     post = tree["posterior"].to_dataset()
     if "components" in tree.attrs:
@@ -85,6 +101,23 @@ def _cmd_summary(a: argparse.Namespace) -> int:
     print("\nposterior (peaks ordered by center; 95 % credible interval q2.5..q97.5):")
     print(tab.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
     return 0
+
+
+def _check_lines(attrs) -> list[str]:
+    """Two lines on a store's convergence and goodness of fit (its ``diagnostics`` attr)."""
+    if not attrs.get("diagnostics"):
+        return []
+    d = json.loads(attrs["diagnostics"])
+    conv = "converged" if d["converged"] else \
+        "NOT converged: " + "; ".join(d["convergence_reasons"])
+    what = "deviance/n" if d["gof_statistic"] == "deviance" else "chi2/n"
+    ref = "" if d["gof_statistic"] == "deviance" else \
+        f" (noise: {d['gof_reference']})"
+    fit = "adequate" if d["adequate"] else "NOT adequate"
+    return [f"convergence: {conv} (R-hat max {d['rhat_max']:.3f}, bulk ESS min "
+            f"{d['ess_min']:.0f}, chains' F spread {d['F_chain_spread']:.3g} nat)",
+            f"goodness of fit: {fit}: {what} = {d['chi2_n']:.3f}{ref}, posterior predictive "
+            f"p = {d['ppc_p']:.3g} ({d['ppc_discrepancy']})"]
 
 
 def _cmd_plot(a: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from ..models.ties import Tie
 from ..sampling import checkpoint as checkpoint_mod
 from ..sampling.chunked import run_chunked
 from ..sampling.joint import JOINT, JointModel, build_joint, prior_energy_sd, valid_fraction
+from .checks import stop_refusal
 from .fit import (FitSettings, chunked_plan, ladder_for, numbers_of, package_versions,
                   reported_se, resolve_backend, summarise_chains)
 from .result import KFit
@@ -122,8 +123,11 @@ def fit_composite(cands: list[Candidate], s: FitSettings,
     def se_of(j: int, ne: np.ndarray) -> float:
         return reported_se(cands[j], ladders[j][0], ladders[j][1], ne)
 
+    def may_stop(j: int, ne: np.ndarray) -> str | None:
+        return stop_refusal(cands[j], ladders[j][0], ladders[j][1], ne)
+
     t0 = time.perf_counter()
-    outs, _, _ = run_chunked(jobs, plan, se_of, fp, progress, backend=JOINT)
+    outs, _, _ = run_chunked(jobs, plan, se_of, fp, progress, backend=JOINT, may_stop=may_stop)
     wall = time.perf_counter() - t0
     versions["backend"] = backend
     return [summarise_chains(c, betas, est, chains, s, config or {}, versions, wall)

@@ -25,6 +25,7 @@ from ..sampling import checkpoint as checkpoint_mod
 from ..sampling.chunked import Plan, run_chunked, run_many
 from ..sampling.sampler import FIRST_STEP_OVERLAP, PRIOR_DRAWS, ChainOutput, geometric_ladder
 from ..sampling.seeds import prior_curves_seq
+from .checks import fit_checks, reported_rung, stop_refusal
 from .freeenergy import free_energy, refine_minimum, stepping_stone_se
 from .result import KFit, Ladder
 
@@ -189,7 +190,11 @@ def _run_chunked(jobs, ladders, s: FitSettings, checkpoint, restart_on_mismatch:
         prob, (betas, estimated) = jobs[j][0], ladders[j]
         return reported_se(prob, betas, estimated, ne)
 
-    outs, _, _ = run_chunked(jobs, plan, se_of, fp, progress)
+    def may_stop(j: int, ne: np.ndarray) -> str | None:
+        prob, (betas, estimated) = jobs[j][0], ladders[j]
+        return stop_refusal(prob, betas, estimated, ne)
+
+    outs, _, _ = run_chunked(jobs, plan, se_of, fp, progress, may_stop=may_stop)
     return outs
 
 
@@ -213,9 +218,7 @@ def reported_se(prob: Problem, betas: np.ndarray, estimated: bool, ne: np.ndarra
     """SE of the F a fit reports from energies ne (C, L, S): at the top rung for a known noise,
     else at the rung with the smallest F (as summarise_chains)."""
     log_z, log_z_se = stepping_stone_se(ne, betas)
-    if not estimated:
-        return float(log_z_se[-1])
-    return float(log_z_se[int(np.nanargmin(free_energy(betas, log_z, prob.n, prob.sum_log_w)))])
+    return float(log_z_se[reported_rung(prob, betas, estimated, log_z)])
 
 
 def resolve_backend(name: str) -> str:
@@ -241,7 +244,9 @@ def fit_spectrum(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: str
 def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
                      chains: list[ChainOutput], s: FitSettings, config: dict[str, Any],
                      versions: dict[str, str], wall: float) -> KFit:
-    """Free energies, the noise choice and the relabelled posterior of one K."""
+    """Free energies, the noise choice and the relabelled posterior of one K, with its
+    convergence and goodness-of-fit checks (checks.fit_checks -> KFit.diagnostics; they use
+    their own random stream and change no number of the fit)."""
     ne = np.stack([c.ne for c in chains])  # (C, L, S)
     theta = np.stack([c.theta for c in chains])  # (C, L, D, P)
     n = prob.n
@@ -258,6 +263,7 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
     else:
         f = free_energy(betas, log_z, n, prob.sum_log_w)
     L = len(betas)
+    l_star = L - 1  # the rung of the reported SE
     if poisson:
         b_hat, target = float("nan"), L - 1
         f_hat, f_se = float(f[-1]), float(log_z_se[-1])
@@ -293,9 +299,14 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
         warnings.append(f"K={prob.K}: swap acceptance below {MIN_SWAP_ACCEPTANCE} between rungs "
                         f"{', '.join(f'{l}-{l + 1}' for l in low[:5])}; the free energy may be "
                         f"biased: use more replicas or a smaller sampler.ratio")
+    coef_names = prob.coef_names
+    diagnostics, more = fit_checks(prob, betas, estimated, ne, log_z, l_star, posterior,
+                                   coef_names, ne_draws, f_hat, f_se, b_hat, s.seed,
+                                   s.target_se, s.sweeps)
+    warnings += more
     return KFit(
         K=prob.K, shape=prob.shape.name, background=prob.background.name,
-        coef_names=prob.coef_names, x=prob.x, y=prob.y,
+        coef_names=coef_names, x=prob.x, y=prob.y,
         sd=None if np.all(prob.w == 1.0) else 1.0 / np.sqrt(prob.w),
         posterior=posterior,
         sample_stats={"energy": ne_draws / n, "lp": loglik + logprior,
@@ -309,6 +320,7 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
                 "sweeps": sweeps},
         warnings=warnings, likelihood=prob.likelihood,
         components=dict(getattr(prob, "component_info", {})),
+        diagnostics=diagnostics,
     )
 
 

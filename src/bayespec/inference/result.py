@@ -68,6 +68,17 @@ class KFit:
     #: composite models: component name -> {"shape": name, "K": count}, in model order; the
     #: posterior then holds ``{component}_{kind}`` (chain, draw, K_c) arrays (composite.py)
     components: dict[str, dict] = field(default_factory=dict)
+    #: convergence and goodness of fit (inference/checks.py; thresholds in diagnostics.py and
+    #: gof.py): ``converged`` (bool) with ``convergence_reasons`` (list of str, empty when
+    #: converged), ``rhat_max``, ``ess_min`` (over sampled parameters), ``F_chain_spread``
+    #: (sd of the chains' F / sqrt(C), nats), ``F_chain_statistic``, ``F_chain_p`` (the
+    #: chains' agreement test), ``rhat_limit``, ``ess_limit``; ``chi2_n`` (chi2/n, or the
+    #: Poisson deviance/n), ``gof_statistic``, ``gof_reference`` and ``gof_noise_sd`` (the
+    #: noise chi2 is taken against), ``ppc_p``, ``ppc_discrepancy``, ``ppc_draws``,
+    #: ``adequate`` (bool) with ``adequacy_warning``; ``per_param`` {param: names, rhat,
+    #: ess_bulk: (P,)} and ``per_chain`` {free_energy, free_energy_se: (C,)}. Empty for a fit
+    #: made without them.
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:

@@ -124,7 +124,8 @@ def fit_to_dir(data: str | Path, cfg: FitConfig, out: str | Path,
                progress: ProgressFn | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Fit every K of ``cfg`` to the spectrum in ``data``; write ``out``/K{K}.zarr for each K
     and ``out``/model_selection.csv. Every file is written atomically; the table last, so its
-    presence means every store it lists is complete. Returns the table and the warnings.
+    presence means every store it lists is complete. Returns the table and the warnings (every
+    fit's sampler warnings; :func:`selected_warnings` are the selected candidate's checks).
 
     ``read_options``: ``format`` and that format's reader options (``index``, ``nxdata``,
     ``mu``, ``x_col``, ``y_col``, ``sd_col``; see :mod:`bayespec.io.readers`), None values ignored.
@@ -142,3 +143,25 @@ def fit_to_dir(data: str | Path, cfg: FitConfig, out: str | Path,
     write_fit_outputs(out, res.fits, res.table)
     checkpoint.remove(ckpt)
     return res.table, [w for f in res.fits for w in f.warnings]
+
+
+def check_warnings(label: str, diagnostics: Mapping[str, Any]) -> list[str]:
+    """Warnings about a candidate's checks (KFit.diagnostics, or a store's ``diagnostics``
+    attr read back): it has not converged (with the reasons), it does not describe the data.
+    ``label``: the candidate (K, or a composite's counts '1-2')."""
+    d, out = diagnostics, []
+    if d and not d["converged"]:
+        out.append(f"the selected K={label} has not converged: "
+                   f"{'; '.join(d['convergence_reasons'])}; its F, p(K|D) and posterior are "
+                   f"not reliable (run more sampler.sweeps)")
+    if d and not d["adequate"]:
+        out.append(d["adequacy_warning"])
+    return out
+
+
+def selected_warnings(fits: list[KFit], table: pd.DataFrame) -> list[str]:
+    """:func:`check_warnings` of the selected candidate (largest probability)."""
+    if not fits:
+        return []
+    f = fits[int(np.argmax(table["probability"].to_numpy()))]
+    return check_warnings(f.label, f.diagnostics)

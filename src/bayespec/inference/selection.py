@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
 from .freeenergy import model_probabilities
 from .result import KFit
 
-COLUMNS = ["K", "free_energy", "free_energy_se", "noise_sd", "probability"]
+BASE_COLUMNS = ["K", "free_energy", "free_energy_se", "noise_sd", "probability"]
+#: convergence and goodness of fit per candidate (KFit.diagnostics; README "Convergence and
+#: goodness of fit"), after the base columns and any K_<component> columns
+CHECK_COLUMNS = ["rhat_max", "ess_min", "F_chain_spread", "converged", "chi2_n", "ppc_p",
+                 "adequate"]
+COLUMNS = BASE_COLUMNS + CHECK_COLUMNS  # the columns of a one-shape model's table
+
+
+def check_values(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
+    """The CHECK_COLUMNS of one candidate from its diagnostics (KFit.diagnostics, or the
+    store's ``diagnostics`` attr read back): floats, and booleans (None when absent)."""
+    out: dict[str, Any] = {}
+    for c in CHECK_COLUMNS:
+        v = diagnostics.get(c)
+        if c in ("converged", "adequate"):
+            out[c] = None if v is None else bool(v)
+        else:
+            out[c] = float("nan") if v is None else float(v)
+    return out
 
 
 def selection_table(fits: list[KFit]) -> pd.DataFrame:
     """One row per candidate: K (its total number of peaks), F (at the known noise, or
     minimised over the noise precision), its SE, the noise sd used or estimated, and
     p(candidate | D) under a uniform prior over the candidates; for a composite model one more
-    column ``K_<component>`` per component, in model order."""
+    column ``K_<component>`` per component, in model order; then the checks (CHECK_COLUMNS)."""
     df = pd.DataFrame({
         "K": [f.K for f in fits],
         "free_energy": [f.free_energy for f in fits],
@@ -25,7 +46,10 @@ def selection_table(fits: list[KFit]) -> pd.DataFrame:
     names = list(fits[0].components) if fits and fits[0].components else []
     for name in names:
         df[f"K_{name}"] = [f.components[name]["K"] for f in fits]
-    return df[COLUMNS + [f"K_{n}" for n in names]]
+    checks = pd.DataFrame([check_values(f.diagnostics) for f in fits], columns=CHECK_COLUMNS)
+    for c in CHECK_COLUMNS:
+        df[c] = checks[c].to_numpy()
+    return df[BASE_COLUMNS + [f"K_{n}" for n in names] + CHECK_COLUMNS]
 
 
 def format_table(df: pd.DataFrame) -> str:

@@ -9,8 +9,13 @@ Layout (one ``xr.DataTree``):
 * ``constant_data``: coord ``x`` (x), ``sd`` (x) if present, scalars ``noise_sd``,
   ``noise_estimated``, ``K``.
 * ``ladder`` (not an ArviZ group): per-rung arrays dims (rung,), ``acceptance`` (rung, param).
-* root attrs: fit metadata (JSON strings for ``config``, ``versions``, ``timing``), ``created_by``,
-  ``created_at`` and, written last, ``complete = True``.
+* ``diagnostics`` (not an ArviZ group; fits with ``KFit.diagnostics``): ``rhat``, ``ess_bulk``
+  dims (param,) over the posterior's scalar parameters (``center[0]``, ``background[c0]``;
+  NaN if not sampled), ``free_energy_chain``, ``free_energy_chain_se`` dims (chain,) (nats).
+* root attrs: fit metadata (JSON strings for ``config``, ``versions``, ``timing``,
+  ``diagnostics``: every scalar of ``KFit.diagnostics`` with the reasons and warnings; booleans
+  ``converged`` and ``adequate`` beside it), ``created_by``, ``created_at`` and, written last,
+  ``complete = True``.
 
 Strings (coords ``coef`` and ``param``) are stored as numpy ``StringDType`` (Zarr v3 ``string``),
 so they read back as ``StringDType`` arrays. Metadata is consolidated (zarr-python's v3 extension)
@@ -146,6 +151,7 @@ def to_datatree(fit: KFit) -> xr.DataTree:
             "versions": _dumps(fit.versions),
             "timing": _dumps(fit.timing),
             "warnings": _dumps(fit.warnings),
+            **_diagnostic_attrs(fit.diagnostics),
             "replicas": int(n_rung),
             "created_by": f"bayespec {__version__}",
             "created_at": created_at,
@@ -159,12 +165,36 @@ def to_datatree(fit: KFit) -> xr.DataTree:
             "constant_data": constant_data,
             "ladder": ladder,
     }
+    if fit.diagnostics.get("per_param") is not None:
+        groups["diagnostics"] = _diagnostics_group(fit.diagnostics)
     if fit.predictive:
         # fitted-curve band and per-peak components at the posterior rung, dims (x,) / (component, x)
         groups["predictive"] = xr.Dataset(
             {k: (("component", "x") if np.ndim(v) == 2 else ("x",), np.asarray(v, dtype=float))
              for k, v in fit.predictive.items()}, coords={"x": x})
     return xr.DataTree.from_dict(groups)
+
+
+def _diagnostic_attrs(diag: dict[str, Any]) -> dict[str, Any]:
+    """Root attrs of a fit's diagnostics: ``converged``, ``adequate`` (bool) and
+    ``diagnostics`` (JSON of every entry but the per-parameter and per-chain arrays)."""
+    if not diag:
+        return {}
+    scalars = {k: v for k, v in diag.items() if k not in ("per_param", "per_chain")}
+    return {"converged": bool(diag["converged"]), "adequate": bool(diag["adequate"]),
+            "diagnostics": _dumps(scalars)}
+
+
+def _diagnostics_group(diag: dict[str, Any]) -> xr.Dataset:
+    """The ``diagnostics`` group: R-hat and bulk ESS per parameter, F and SE per chain."""
+    pp, pc = diag["per_param"], diag["per_chain"]
+    f = np.asarray(pc["free_energy"], dtype=float)
+    return xr.Dataset(
+        {"rhat": ("param", np.asarray(pp["rhat"], dtype=float)),
+         "ess_bulk": ("param", np.asarray(pp["ess_bulk"], dtype=float)),
+         "free_energy_chain": ("chain", f),
+         "free_energy_chain_se": ("chain", np.asarray(pc["free_energy_se"], dtype=float))},
+        coords={"param": _strings(list(pp["param"])), "chain": np.arange(f.size)})
 
 
 def _sibling(dest: Path, tag: str) -> Path:

@@ -113,7 +113,10 @@ def save(fig: Figure, stem: str | os.PathLike) -> list[Path]:
 # ----------------------------------------------------------------------------- 1. fit
 def fit_figure(tree: TreeLike) -> Figure:
     """Data, fitted curve with its 95 % credible band and the 95 % predictive band, each peak
-    (drawn on top of the background) and the background as thin lines; residuals below.
+    (drawn on top of the background) and the background as thin lines; below, the residuals
+    y - fit (with the predictive band) and the standardised residuals (y - fit) / sigma_i
+    (:func:`standardised_residuals`; gid ``"standardised"``) with the store's chi2/n and
+    posterior predictive p-value.
 
     Component lines carry gid ``"component"`` (K peaks + background); without a
     ``predictive`` group only the data are drawn.
@@ -126,8 +129,8 @@ def fit_figure(tree: TreeLike) -> Figure:
     ysd = _arr(obs, "y_sd")
     pred = _group(tree, "predictive")
 
-    fig = _figure(7.5, 5.8)
-    ax, axr = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    fig = _figure(7.5, 6.9)
+    ax, axr, axz = fig.subplots(3, 1, sharex=True, height_ratios=[3, 1, 1])
     small = dict(ms=2.5, color="k", alpha=0.7, zorder=3)
     if ysd is not None:
         ax.errorbar(x, y, yerr=ysd, fmt="o", elinewidth=0.5, label="data", **small)
@@ -157,13 +160,20 @@ def fit_figure(tree: TreeLike) -> Figure:
         axr.plot(x, res, "o", ms=2, color="k", alpha=0.7)
         rms = float(np.sqrt(np.nanmean(res ** 2)))
         axr.text(0.01, 0.95, f"rms {rms:.3g}", transform=axr.transAxes, va="top", fontsize=8)
+        z, how_z = standardised_residuals(tree, y, fm)
+        axz.plot(x, z, "o", ms=2, color="k", alpha=0.7, gid="standardised")
+        for level in (-2, 2):
+            axz.axhline(level, color="0.5", lw=0.6, ls=":")
+        axz.text(0.01, 0.95, _gof_text(tree), transform=axz.transAxes, va="top", fontsize=8)
+        axz.set_ylabel(how_z)
     else:
         _note(axr, "no predictive group in this store")
     axr.axhline(0, color="0.3", lw=0.8)
+    axz.axhline(0, color="0.3", lw=0.8)
     ax.legend(fontsize=7, ncols=2 if K > 3 else 1, loc="best", framealpha=0.8)
     ax.set_ylabel("y")
     axr.set_ylabel("y − fit")
-    axr.set_xlabel("x")
+    axz.set_xlabel("x")
     est = tree.attrs.get("noise_estimated")
     how = "" if est is None else (" (estimated)" if bool(est) else " (given)")
     # with an sd column the noise parameter scales it: noise_i = noise_sd * sd_i
@@ -174,6 +184,44 @@ def fit_figure(tree: TreeLike) -> Figure:
     ax.set_title(f"K = {K}, {tree.attrs.get('shape', '')} peaks — {noise_txt}, "
                  f"F = {_pm(_f(tree, 'free_energy'), _f(tree, 'free_energy_se'))}", fontsize=10)
     return fig
+
+
+def _diagnostics(tree: xr.DataTree) -> dict:
+    """The store's convergence and goodness-of-fit summary (``diagnostics`` attr), or {}."""
+    import json
+
+    raw = tree.attrs.get("diagnostics")
+    return json.loads(raw) if raw else {}
+
+
+def standardised_residuals(tree: TreeLike, y: np.ndarray, f: np.ndarray,
+                           ) -> tuple[np.ndarray, str]:
+    """(y - f) / sigma_i per point (n,) and the axis label.
+
+    sigma_i: sqrt(f) for counts (Pearson residuals; NaN where f <= 0); else the noise the
+    store's chi2/n is taken against (its ``gof_noise_sd``: the given noise, the sd column as
+    given, or the model-free estimate), times the sd column when there is one; a store
+    without diagnostics uses its noise sd."""
+    tree = _tree(tree)
+    if tree.attrs.get("likelihood") == "poisson":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(f > 0, (y - f) / np.sqrt(np.where(f > 0, f, 1.0)), np.nan), \
+                "(y − fit) / √fit"
+    scale = _diagnostics(tree).get("gof_noise_sd", _f(tree, "noise_sd"))
+    ysd = _arr(_group(tree, "observed_data"), "y_sd")
+    sigma = float(scale) * (ysd if ysd is not None else 1.0)
+    return (y - f) / sigma, "(y − fit) / σ"
+
+
+def _gof_text(tree: xr.DataTree) -> str:
+    """chi2/n (deviance/n), the predictive p-value and the flags, for the residual panel."""
+    d = _diagnostics(tree)
+    if not d:
+        return ""
+    what = "deviance/n" if d.get("gof_statistic") == "deviance" else "χ²/n"
+    flags = ("" if d.get("adequate", True) else "  — model inadequate") + \
+        ("" if d.get("converged", True) else "  — not converged")
+    return f"{what} = {d['chi2_n']:.3g}, p_ppc = {d['ppc_p']:.2g}{flags}"
 
 
 # ----------------------------------------------------------------------------- 2. free energy

@@ -10,8 +10,11 @@ end). With a plan that asks for them:
   raised: rerunning the same command resumes from the file;
 * with ``target_se`` each job's chains stop together at the first multiple of
   RECOMPUTE_EVERY (at least MIN_TARGET_SWEEPS sampling sweeps in) where the stepping-stone
-  standard error of the reported F is <= target_se; ``sweeps`` is the maximum. The check points
-  are fixed sweep counts, so where a job stops depends only on the seed.
+  standard error of the reported F is <= target_se and the caller's ``may_stop`` raises no
+  objection (single and composite fits: the SE comes from enough batches and the chains' F
+  agree, inference/checks.stop_refusal); ``sweeps`` is the maximum. The check points are
+  fixed sweep counts and the checks deterministic, so where a job stops depends only on the
+  seed.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
                 fingerprint: dict | None,
                 progress: Callable[[int, int, int, int], None] | None = None,
                 backend: ChainBackend = NUMBA,
+                may_stop: Callable[[int, np.ndarray], str | None] | None = None,
                 ) -> tuple[list[list[ChainOutput]], list[int], list[float | None]]:
     """Run every job's chains per ``plan``; returns outputs[job][chain], the sampling sweeps
     run per job, and the SE at the stop (None without target_se).
@@ -99,6 +103,8 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
     worker threads, every RECOMPUTE_EVERY sweeps; the pieces end where an unsplit run
     recomputes anyway, so the numbers are unchanged); when target_se stops a job early its
     chains are reported once more with total = the sweeps run.
+    may_stop(job, ne), with target_se: None when the job may stop at a check point whose SE
+    is small enough, else why not (logged; the chains go on). None: the SE alone decides.
     """
     C, total = plan.chains, plan.burn_in + plan.sweeps
     bounds = _boundaries(plan)
@@ -142,7 +148,13 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
         checked.add((j, sweep))
         ne = np.stack([states[(j, c)].ne[:, :sweep - plan.burn_in] for c in range(C)])
         ses[j] = float(se_of(j, ne))
-        if ses[j] <= plan.target_se:
+        why = None
+        if ses[j] <= plan.target_se and may_stop is not None:
+            why = may_stop(j, ne)
+            if why is not None:
+                log.info("job %d: SE %.4g <= target_se %.4g after %d sampling sweeps, not "
+                         "stopping: %s", j, ses[j], plan.target_se, sweep - plan.burn_in, why)
+        if ses[j] <= plan.target_se and why is None:
             limits[j] = sweep
             if progress is not None:
                 for c in range(C):

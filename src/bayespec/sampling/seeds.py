@@ -20,6 +20,9 @@ joint chain ``c`` of Ks            ``(2**20, K_A, K_B, .., c)``   sampling.joint
                                                                   (integration, composites)
 joint prior energy (ladder)        ``(2**21,)``                   sampling.joint.prior_energy_sd
 joint valid fraction P_valid       ``(2**21, 1)``                 sampling.joint.valid_fraction
+posterior predictive check         ``(K, 2**22)``; composite      inference.checks (gof.ppc)
+                                   ``(K_1, .., K_C, 2**22)``
+ladder pilot round ``r``           ``(2**23, *Ks, r)``            inference.fit.adapt_ladder
 =================================  =============================  ===============================
 
 A chain's stream is split in two (``SeedSequence.spawn(2)``): the first draws its initial state
@@ -51,6 +54,22 @@ JOINT_CHAIN = 2 ** 20
 #: spawn-key tag of the joint prior draws: (JOINT_PRIOR,) for the energy, (JOINT_PRIOR, 1) for
 #: the valid fraction
 JOINT_PRIOR = 2 ** 21
+#: spawn-key tag of the posterior predictive check: (*Ks, PPC)
+PPC = 2 ** 22
+#: spawn-key tag of the adaptive ladder's pilot runs: (LADDER_PILOT, *Ks, round)
+LADDER_PILOT = 2 ** 23
+
+
+def ppc_seq(seed: int, *Ks: int) -> np.random.SeedSequence:
+    """The posterior predictive check's stream of the candidate with counts Ks."""
+    return np.random.SeedSequence(seed, spawn_key=(*Ks, PPC))
+
+
+def ladder_pilot_seed(seed: int, Ks: tuple[int, ...], rnd: int) -> int:
+    """The sampler seed of pilot round ``rnd`` of the adaptive ladder (a plain int seed, so
+    the pilot runs through the ordinary chain starts)."""
+    return int(np.random.SeedSequence(seed, spawn_key=(LADDER_PILOT, *Ks, rnd))
+               .generate_state(1)[0])
 
 
 def chain_seqs(seed: int, K: int, chain: int) -> list[np.random.SeedSequence]:

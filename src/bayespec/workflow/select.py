@@ -16,6 +16,14 @@ from .markers import STATUS_OK, _info_of, _read_attrs, _write_text, is_ok, log
 _SELECTION_COLUMNS = ["K", "free_energy", "free_energy_se", "noise_sd", "probability"]
 
 
+def _diagnostics(a: Mapping) -> dict:
+    """A store's convergence and goodness-of-fit summary (its ``diagnostics`` attr), or {}."""
+    try:
+        return json.loads(a["diagnostics"]) if a.get("diagnostics") else {}
+    except (TypeError, ValueError):
+        return {}
+
+
 def _components(a: Mapping) -> list[dict]:
     """A composite candidate's components (name, shape, K) from its store's attrs, or []."""
     return json.loads(a["components"]) if a.get("components") else []
@@ -33,20 +41,22 @@ def _selection_table(attrs: Sequence[Mapping]):
     import pandas as pd
 
     from ..inference.freeenergy import model_probabilities
+    from ..inference.selection import CHECK_COLUMNS, check_values
 
     rows = []
     for a in attrs:
         rows.append({"K": int(a["K"]), "free_energy": float(a["free_energy"]),
                      "free_energy_se": float(a["free_energy_se"]),
                      "noise_sd": float(a["noise_sd"]),
-                     **{f"K_{c['name']}": int(c["K"]) for c in _components(a)}})
+                     **{f"K_{c['name']}": int(c["K"]) for c in _components(a)},
+                     **check_values(_diagnostics(a))})
     comp = [f"K_{c['name']}" for c in _components(attrs[0])] if attrs else []
-    df = pd.DataFrame(rows, columns=_SELECTION_COLUMNS[:-1] + comp)
+    df = pd.DataFrame(rows, columns=_SELECTION_COLUMNS[:-1] + comp + CHECK_COLUMNS)
     if not comp:
         df = df.sort_values("K")
     df = df.reset_index(drop=True)
     df["probability"] = model_probabilities(df["free_energy"].to_numpy())
-    return df[_SELECTION_COLUMNS + comp]
+    return df[_SELECTION_COLUMNS + comp + CHECK_COLUMNS]
 
 
 def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
@@ -56,10 +66,13 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
     writes it: K, free_energy, free_energy_se, noise_sd, probability), ``peaks_out`` (peak table
     of the selected K: one row per peak and quantity with mean, sd, 2.5/50/97.5 % quantiles and
     MAP) and ``info_out`` (JSON: status, selected K, p(K|D), noise, F, warnings, failed stage
-    and log). A spectrum with any failed K is failed (its tables have headers only)."""
+    and log; with the selected candidate's checks ``converged``, ``convergence_reasons``,
+    ``adequate``, ``adequacy_warning``). The table's check columns (rhat_max ... adequate)
+    come from each store's ``diagnostics`` attr. A spectrum with any failed K is failed (its
+    tables have headers only)."""
     import pandas as pd
 
-    from ..inference.selection import format_table
+    from ..inference.selection import CHECK_COLUMNS, format_table
 
     read = [_read_attrs(s) for s in stores]  # each store's attrs read once, used throughout
     infos = [_info_of(a, status) for a, status in read]
@@ -74,7 +87,8 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
         info.update(status=first["status"], stage=first["stage"] or "fit",
                     log=first["log"] or (str(log_path) if log_path else ""))
         log.error("%s: failed at %s: %s", spectrum, info["stage"], info["status"])
-        _write_text(table_out, format_table(pd.DataFrame(columns=_SELECTION_COLUMNS)))
+        _write_text(table_out, format_table(pd.DataFrame(columns=_SELECTION_COLUMNS
+                                                          + CHECK_COLUMNS)))
         _write_text(peaks_out, pd.DataFrame(columns=peak_cols).to_csv(sep="\t", index=False))
         _write_text(info_out, json.dumps(info, indent=1, default=_json_default) + "\n")
         return info
@@ -114,6 +128,17 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
                 free_energy_se=float(best["free_energy_se"]),
                 noise_estimated=bool(tree.attrs.get("noise_estimated")), shape=shape,
                 warnings=warns)
+    diag = _diagnostics(tree.attrs)
+    if diag:  # the selected candidate's checks (README "Convergence and goodness of fit")
+        info.update(converged=bool(diag.get("converged")),
+                    convergence_reasons=list(diag.get("convergence_reasons") or []),
+                    adequate=bool(diag.get("adequate")),
+                    adequacy_warning=str(diag.get("adequacy_warning") or ""))
+        if not info["converged"]:
+            log.warning("%s: the selected K=%s has not converged: %s", spectrum, label,
+                        "; ".join(info["convergence_reasons"]))
+        if not info["adequate"]:
+            log.warning("%s: %s", spectrum, info["adequacy_warning"])
     _write_text(table_out, format_table(table))
     _write_text(peaks_out, peaks[peak_cols].to_csv(sep="\t", index=False, float_format="%.6g"))
     _write_text(info_out, json.dumps(info, indent=1, default=_json_default) + "\n")

@@ -14,6 +14,8 @@ from ..ids import entry_name
 from .markers import STATUS_OK, _write_file_atomic, _write_text, is_ok, log, one_line
 
 _PEAK_QUANTITIES = ("center", "width", "amplitude", "area")
+#: the selected candidate's checks (select.py's info), the summary's last columns
+_CHECKS = ("converged", "adequate")
 
 
 def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathLike],
@@ -28,7 +30,9 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
     (where a failure's cause is), then per peak k = 1.. the posterior mean and 95 %
     interval of center, width, amplitude and area: ``peak{k}_{q}``, ``peak{k}_{q}_lo``,
     ``peak{k}_{q}_hi`` (a composite model: ``{component}{k}_{q}`` per component, and the
-    selected ``candidate`` label after ``K``). With ``integration`` (results/integration.tsv, one row per group) the
+    selected ``candidate`` label after ``K``), and last ``converged`` and ``adequate``, the
+    selected candidate's convergence and goodness-of-fit flags (empty for a failed spectrum;
+    README "Convergence and goodness of fit"). With ``integration`` (results/integration.tsv, one row per group) the
     members of each group also get ``group_verdict`` (joint | separate | undecided, or the
     group's error), ``group_delta`` and ``group_delta_se`` (F_joint - sum of separate F, nats).
     Written as TSV (atomically) and Parquet. Returns the DataFrame."""
@@ -62,6 +66,7 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
                 r["group_delta_se"] = None if v is None else v["delta_se"]
         r.update(free_energy=info.get("free_energy"), free_energy_se=info.get("free_energy_se"),
                  warnings=len(info.get("warnings") or []), log=info.get("log", ""))
+        checks = {c: info.get(c) for c in _CHECKS}  # appended after the peak columns
         if is_ok(str(info.get("status"))) and info.get("candidate"):
             pt = pd.read_csv(pp, sep="\t", keep_default_na=False)
             pt = pt[pd.to_numeric(pt["peak"]) >= 0]
@@ -82,20 +87,23 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
                     r[base] = float(row["mean"])
                     r[base + "_lo"] = float(row["q2.5"])
                     r[base + "_hi"] = float(row["q97.5"])
-        recs.append(r)
+        recs.append({**r, **checks})
     df = pd.DataFrame(recs)
     lead = [c for c in ("spectrum", "K", "candidate", "probability", "noise_sd", "status", "true_K", "group",
                         "group_verdict", "group_delta", "group_delta_se", "free_energy", "free_energy_se", "warnings", "log") if c in df.columns]
     npk = max([int(m.group(1)) for c in df.columns if (m := re.match(r"peak(\d+)_", c))] or [0])
     peak_cols = [f"peak{k}_{q}{s}" for k in range(1, npk + 1) for q in _PEAK_QUANTITIES
                  for s in ("", "_lo", "_hi")]
-    df = df.reindex(columns=lead + [c for c in peak_cols if c in df.columns] + comp_cols)
+    df = df.reindex(columns=lead + [c for c in peak_cols if c in df.columns] + comp_cols
+                    + list(_CHECKS))
     for c in ("K", "true_K", "warnings"):
         if c in df:
             df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
+    for c in _CHECKS:
+        df[c] = df[c].astype("boolean")
     for c in df.columns:
         if c not in ("spectrum", "candidate", "status", "group", "group_verdict", "log", "K",
-                     "true_K", "warnings"):
+                     "true_K", "warnings", *_CHECKS):
             df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     df["status"] = df["status"].astype(str).map(one_line)
     _write_text(out_tsv, df.to_csv(sep="\t", index=False, float_format="%.6g"))
@@ -103,7 +111,7 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
         _write_file_atomic(out_parquet, lambda p: df.to_parquet(p, index=False))
     nfail = int((df["status"] != STATUS_OK).sum())
     log.info("summary of %d spectra, %d failed:\n%s", len(df), nfail,
-             df[lead].to_string(index=False))
+             df[lead + list(_CHECKS)].to_string(index=False))
     return df
 
 

@@ -1,0 +1,160 @@
+"""Convergence and goodness-of-fit checks of one fit: the glue between fit.summarise_chains
+(the chains, the problem) and the pure functions of :mod:`.diagnostics` and :mod:`.gof`.
+
+:func:`fit_checks` returns ``KFit.diagnostics`` (keys in inference/result.py);
+:func:`stop_refusal` is the extra condition under which ``sampler.target_se`` may stop a fit
+(chunked.run_chunked's ``may_stop``).
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from ..models.model import noise_guess
+from ..sampling.seeds import ppc_seq
+from . import diagnostics as dg
+from . import gof
+from .freeenergy import DEFAULT_BATCHES, free_energy, stepping_stone_se
+
+
+def reported_rung(prob: Any, betas: np.ndarray, estimated: bool, log_z: np.ndarray) -> int:
+    """The rung whose SE a fit reports: the top for a known noise or counts, else the rung of
+    the smallest stepping-stone F (the noise estimate's neighbourhood)."""
+    if not estimated:
+        return len(betas) - 1
+    return int(np.nanargmin(free_energy(betas, log_z, prob.n, prob.sum_log_w)))
+
+
+def candidate_label(prob: Any) -> str:
+    """``K=3``, or ``K=1-2`` for a composite candidate (its counts per component)."""
+    info = getattr(prob, "component_info", None)
+    return "K=" + ("-".join(str(c["K"]) for c in info.values()) if info else str(prob.K))
+
+
+def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray) -> str | None:
+    """Why ``target_se`` must not stop now although the SE is small enough, or None.
+
+    ne: (C, L, S) the energies so far. Refused while the SE comes from fewer than
+    diagnostics.MIN_SE_BATCHES batch estimates, or while the chains' F disagree
+    (diagnostics.chain_agreement)."""
+    C, _, S = ne.shape
+    total = dg.se_batches(C, S)
+    if total < dg.MIN_SE_BATCHES:
+        need = math.ceil(dg.MIN_SE_BATCHES / DEFAULT_BATCHES)
+        return (f"its SE comes from {total} batch estimates ({C} chains x {total // C}), "
+                f"fewer than {dg.MIN_SE_BATCHES}; use sampler.chains >= {need}")
+    log_z, se = stepping_stone_se(ne, betas)
+    rung = reported_rung(prob, betas, estimated, log_z)
+    lz_c, se_c = dg.chain_log_z(ne, betas, rung)
+    agreement = dg.chain_agreement(-lz_c, se_c, total // C)
+    return None if agreement.agree else dg.disagreement_text(agreement, float(se[rung]))
+
+
+def _ppc_rng(prob: Any, seed: int) -> np.random.Generator:
+    """The predictive check's stream (sampling.seeds.ppc_seq): spawn key (K, PPC), or
+    (K_1, .., K_C, PPC) for a composite candidate."""
+    info = getattr(prob, "component_info", None)
+    key = tuple(c["K"] for c in info.values()) if info else (prob.K,)
+    return np.random.default_rng(ppc_seq(seed, *key))
+
+
+def goodness_of_fit(prob: Any, posterior: dict[str, np.ndarray], ne_draws: np.ndarray,
+                    estimated: bool, b_selected: float, seed: int) -> dict[str, Any]:
+    """chi2_n, ppc_p and adequacy of one fit (gof module docstring).
+
+    ne_draws: (C, D) sampler energies of the posterior draws; b_selected: the noise precision
+    F picked (1/y-units^2; NaN for counts)."""
+    from .summary import pack_draws  # summary imports xarray; only needed here
+
+    n, y, w = prob.n, np.asarray(prob.y, float), np.asarray(prob.w, float)
+    poisson = prob.likelihood == "poisson"
+    has_sd = not np.all(w == 1.0)
+    if poisson:
+        reference, precision, rep_precision, stat = "counts", float("nan"), float("nan"), \
+            "deviance"
+        chi2_n = gof.deviance_per_point(ne_draws, n)
+    else:
+        if has_sd:
+            reference, precision = "sd column", 1.0
+        elif not estimated:
+            reference, precision = "given", float(b_selected)
+        else:
+            reference, precision = "second differences", 1.0 / noise_guess(y, w) ** 2
+        known = has_sd or not estimated
+        rep_precision, stat = (precision, "chi2") if known else (float(b_selected), "lag1")
+        chi2_n = gof.chi2_per_point(ne_draws, precision, n)
+    theta = pack_draws(prob, SimpleNamespace(posterior=posterior))
+    rng = _ppc_rng(prob, seed)
+    S = min(gof.PPC_DRAWS, theta.shape[0])
+    if S:
+        pick = np.sort(rng.choice(theta.shape[0], size=S, replace=False))
+        ppc_p = gof.ppc_pvalue(y, prob.curve(theta[pick]), w, prob.likelihood, rep_precision,
+                               stat, rng)
+    else:
+        ppc_p = float("nan")
+    warning = gof.inadequacy(chi2_n, ppc_p, n, candidate_label(prob), prob.likelihood, S)
+    return {"chi2_n": chi2_n, "gof_statistic": "deviance" if poisson else "chi2",
+            "gof_reference": reference,
+            "gof_noise_sd": float(1.0 / np.sqrt(precision)) if not poisson else float("nan"),
+            "ppc_p": ppc_p, "ppc_discrepancy": stat, "ppc_draws": int(S),
+            "adequate": warning is None, "adequacy_warning": warning or ""}
+
+
+def convergence(prob: Any, betas: np.ndarray, ne: np.ndarray, log_z: np.ndarray, rung: int,
+                posterior: dict[str, np.ndarray], coef_names: list[str], f_hat: float,
+                f_se: float) -> tuple[dict[str, Any], list[str]]:
+    """R-hat, ESS and the chains' agreement on F (diagnostics module docstring).
+
+    ne: (C, L, S); log_z: (L,) pooled stepping stone; rung: the rung of the reported F and SE;
+    f_hat, f_se: the reported F and SE (nats). Returns (diagnostics entries, reasons)."""
+    C, _, S = ne.shape
+    names, draws = dg.posterior_params(posterior, coef_names)
+    rhat, ess = dg.rhat_ess(draws)
+    lz_c, se_c = dg.chain_log_z(ne, betas, rung)
+    f_chain = f_hat + (log_z[rung] - lz_c)  # each chain's F, on the reported F's footing
+    agreement = dg.chain_agreement(f_chain, se_c, dg.se_batches(C, S) // C)
+    reasons = dg.convergence_reasons(names, rhat, ess, C, agreement, f_se)
+    sampled = draws.size and bool(np.any(np.ptp(draws.reshape(len(names), -1), axis=1) > 0))
+    if sampled and not np.isfinite(rhat).any():
+        reasons.insert(0, f"too few draws per chain ({draws.shape[2]}) for R-hat and ESS")
+    entries = {
+        "rhat_max": float(np.nanmax(rhat)) if np.isfinite(rhat).any() else float("nan"),
+        "ess_min": float(np.nanmin(ess)) if np.isfinite(ess).any() else float("nan"),
+        "F_chain_spread": agreement.spread, "F_chain_statistic": agreement.statistic,
+        "F_chain_p": agreement.p_value,
+        "rhat_limit": dg.RHAT_MAX, "ess_limit": float(dg.ESS_PER_CHAIN * C),
+        "per_param": {"param": names, "rhat": rhat, "ess_bulk": ess},
+        "per_chain": {"free_energy": agreement.f_chain, "free_energy_se": agreement.f_chain_se},
+    }
+    return entries, reasons
+
+
+def fit_checks(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
+               log_z: np.ndarray, rung: int, posterior: dict[str, np.ndarray],
+               coef_names: list[str], ne_draws: np.ndarray, f_hat: float, f_se: float,
+               b_selected: float, seed: int, target_se: float | None, max_sweeps: int,
+               ) -> tuple[dict[str, Any], list[str]]:
+    """``KFit.diagnostics`` of one fit, and sampler warnings (a target_se never applied).
+
+    ne: (C, L, S) every sampling sweep's energies; ne_draws: (C, D) those of the posterior
+    draws; rung: the rung of the reported F; target_se/max_sweeps: the settings (a fit that
+    ran all max_sweeps with target_se set says why it did not stop)."""
+    entries, reasons = convergence(prob, betas, ne, log_z, rung, posterior, coef_names,
+                                   f_hat, f_se)
+    warnings: list[str] = []
+    sweeps = ne.shape[-1]
+    if target_se is not None and sweeps >= max_sweeps:
+        refusal = stop_refusal(prob, betas, estimated, ne)
+        if f_se > target_se:
+            reasons.append(f"target_se {target_se:g} not reached within sampler.sweeps = "
+                           f"{max_sweeps} (SE {f_se:.3g})")
+        elif refusal is not None and refusal.startswith("its SE comes from"):
+            warnings.append(f"{candidate_label(prob)}: sampler.target_se was never applied: "
+                            f"{refusal}")
+    out = {"converged": not reasons, "convergence_reasons": reasons, **entries}
+    out.update(goodness_of_fit(prob, posterior, ne_draws, estimated, b_selected, seed))
+    return out, warnings

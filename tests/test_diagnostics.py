@@ -1,0 +1,205 @@
+"""Convergence checks (issue 13 item 3c): R-hat and ESS against closed-form cases, the
+chains' F agreement test (calibrated on synthetic batch estimates), ``converged`` on a
+well-mixed and on a stuck bimodal fit, and target_se refusing to stop on too few batches or
+disagreeing chains.
+
+Reference values used below:
+* independent draws: split R-hat - 1 has sd sqrt(2/(M-1)) / (2N) for M split chains of N
+  draws (R^2 = (N-1)/N + B/(N W), B/W ~ chi2_{M-1}/(M-1)); bulk ESS = number of draws;
+* AR(1) with coefficient phi: integrated autocorrelation time (1 + phi)/(1 - phi), so
+  ESS = N (1 - phi)/(1 + phi);
+* the agreement statistic T = s_B^2 / s_W^2 is exactly F(C-1, C(b-1)) when each chain's
+  estimate is the mean of b independent normal batch estimates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bayespec
+from bayespec.inference import diagnostics as dg
+from bayespec.inference.checks import stop_refusal
+from bayespec.inference.fit import FitSettings, fit_problems
+from bayespec.models.model import build_problem
+
+# ----------------------------------------------------------------------------- R-hat and ESS
+
+
+def test_rhat_of_independent_draws_scatters_as_its_sampling_sd():
+    rng = np.random.default_rng(0)
+    C, D = 4, 1000
+    rhat, ess = dg.rhat_ess(rng.standard_normal((100, C, D)))
+    M, N = 2 * C, D // 2
+    sd = np.sqrt(2 / (M - 1)) / (2 * N)  # 5.3e-4
+    assert np.all(np.abs(rhat - 1) < 6 * sd), np.abs(rhat - 1).max() / sd
+    # rank normalisation and the folded variant leave the scatter as for normal draws
+    assert 0.75 < np.std(rhat) / sd < 1.25, np.std(rhat) / sd
+    # bulk ESS of independent draws is the number of draws: per set within 6 of its sds
+    # (sd ~ 0.04 N, measured), on average within 3 %
+    r = ess / (C * D)
+    assert np.all(np.abs(r - 1) < 0.25) and abs(r.mean() - 1) < 0.03, (r.min(), r.mean())
+
+
+def test_ess_of_an_ar1_chain_is_n_over_its_autocorrelation_time():
+    rng = np.random.default_rng(1)
+    phi, C, D = 0.5, 4, 4000
+    z = rng.standard_normal((20, C, D))
+    a = np.empty_like(z)
+    a[..., 0] = z[..., 0] / np.sqrt(1 - phi ** 2)  # stationary from the start
+    for t in range(1, D):
+        a[..., t] = phi * a[..., t - 1] + z[..., t]
+    _, ess = dg.rhat_ess(a)
+    ratio = ess / (C * D * (1 - phi) / (1 + phi))
+    assert abs(ratio.mean() - 1) < 0.05 and np.all(np.abs(ratio - 1) < 0.25), ratio
+
+
+def test_rhat_flags_chains_with_shifted_means_and_skips_fixed_parameters():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 4, 500))
+    x[0, 2:] += 2.0  # two chains elsewhere: far beyond the limit
+    x[1, 3] += 1.0  # one chain one sd off: about 1.1
+    x[2] = 0.7  # a fixed prior: never sampled
+    rhat, ess = dg.rhat_ess(x)
+    assert rhat[0] > 1.3 and rhat[1] > 1.05 and np.isnan(rhat[2]) and np.isnan(ess[2])
+
+
+def test_posterior_params_names():
+    post = {"center": np.zeros((2, 5, 2)), "width": np.ones((2, 5, 2)),
+            "background": np.zeros((2, 5, 1))}
+    names, draws = dg.posterior_params(post, ["c0"])
+    assert names == ["center[0]", "center[1]", "width[0]", "width[1]", "background[c0]"]
+    assert draws.shape == (5, 2, 5)
+
+
+# ----------------------------------------------------------------------------- chains' F
+
+def _batch_means(rng, C=4, b=5, sigma=0.3, offsets=None):
+    """Each chain's F as the mean of b normal batch estimates, and its batch-means SE."""
+    blocks = rng.normal(0.0, sigma, (C, b)) + (0 if offsets is None else np.asarray(offsets)[:, None])
+    return blocks.mean(axis=1), blocks.std(axis=1, ddof=1) / np.sqrt(b)
+
+
+def test_chain_agreement_is_calibrated_when_the_chains_agree():
+    rng = np.random.default_rng(3)
+    p = np.array([dg.chain_agreement(*_batch_means(rng), 5).p_value for _ in range(4000)])
+    # p is uniform: its 5 % tail holds 5 % of the sets within 4 binomial sds
+    assert abs(np.mean(p < 0.05) - 0.05) < 4 * np.sqrt(0.05 * 0.95 / 4000)
+    flagged = np.mean([not dg.chain_agreement(*_batch_means(rng), 5).agree for _ in range(4000)])
+    assert flagged < 0.004  # at most CHAIN_P_MIN plus noise
+
+
+def test_chain_agreement_flags_a_chain_in_another_mode():
+    rng = np.random.default_rng(4)
+    f, se = _batch_means(rng, offsets=[0, 0, 0, 3.0])
+    a = dg.chain_agreement(f, se, 5)
+    assert not a.agree and a.p_value < 1e-3
+    assert a.spread == pytest.approx(np.std(f, ddof=1) / 2)
+    text = dg.disagreement_text(a, 0.2)
+    assert text.startswith("chains' F disagree: spread") and "vs SE 0.2" in text
+    # the same offset far below the floor is not a disagreement that changes any decision
+    f2, se2 = _batch_means(np.random.default_rng(4), sigma=1e-4, offsets=[0, 0, 0, 0.01])
+    tiny = dg.chain_agreement(f2, se2, 5)
+    assert tiny.p_value < 1e-3 and tiny.agree
+    # untestable (one batch per chain): not agreed
+    assert not dg.chain_agreement(f, np.full(4, np.nan), 1).agree
+
+
+def test_convergence_reasons_text():
+    agree = dg.ChainAgreement(np.zeros(4), np.ones(4), 0.1, 1.0, 0.5, (3, 16), True)
+    names = ["center[0]", "center[1]", "width[0]"]
+    assert dg.convergence_reasons(names, np.array([1.0, 1.01, np.nan]),
+                                  np.array([900.0, 800.0, np.nan]), 4, agree, 0.1) == []
+    r = dg.convergence_reasons(names, np.array([1.0, 1.31, 1.2]), np.array([900.0, 50.0, 70.0]),
+                               4, agree, 0.1)
+    assert r[0] == "R-hat 1.31 for center[1] (2 parameters >= 1.05)"
+    assert r[1] == "bulk ESS 50 for center[1] (< 400: 100 per chain)"
+
+
+# ----------------------------------------------------------------------------- on fits
+
+def _bimodal_cfg(**sampler):
+    return {"model": {"shape": "gaussian", "K": [1], "background": {"kind": "none"}},
+            "priors": {"amplitude": {"dist": "uniform", "low": 0, "high": 2},
+                       "center": {"dist": "uniform", "low": 0, "high": 10},
+                       "width": {"dist": "uniform", "low": 0.05, "high": 1}},
+            "noise": {"sd": 0.05},
+            "sampler": {"burn_in": 300, "chains": 4, "seed": 0, "threads": 4, **sampler}}
+
+
+@pytest.fixture(scope="module")
+def bimodal():
+    """Two equal peaks, data exactly symmetric about x = 5: a one-peak model has two equally
+    likely modes (center 2.5 or 7.5), which a chain can only cross through the hot rungs."""
+    x = np.linspace(0, 10, 201)
+    y = np.exp(-(x - 2.5) ** 2 / (2 * 0.3 ** 2)) + 0.05 * np.random.default_rng(0).standard_normal(
+        x.size)
+    return x, y + y[::-1]
+
+
+def test_converged_when_the_ladder_mixes_the_modes(bimodal):
+    f = bayespec.fit(*bimodal, _bimodal_cfg(replicas=8, ratio=2.0, sweeps=4000)).best
+    d = f.diagnostics
+    assert d["converged"], d["convergence_reasons"]
+    c = np.asarray(f.posterior["center"])[..., 0]
+    assert np.all((c < 5).mean(axis=1) > 0.2) and np.all((c < 5).mean(axis=1) < 0.8)
+    assert d["rhat_max"] < dg.RHAT_MAX and d["ess_min"] >= 400
+    assert d["F_chain_spread"] < 3 * f.free_energy_se + dg.F_SPREAD_FLOOR
+
+
+def test_not_converged_when_chains_are_stuck_in_different_modes(bimodal):
+    """Three rungs a factor 1000 apart never swap: each chain keeps the mode it fell into."""
+    f = bayespec.fit(*bimodal, _bimodal_cfg(replicas=3, ratio=1000.0, extend=False,
+                                            sweeps=300)).best
+    d = f.diagnostics
+    means = np.asarray(f.posterior["center"])[..., 0].mean(axis=1)
+    assert (means < 5).any() and (means > 5).any()  # the chains sit in different modes
+    assert not d["converged"] and d["rhat_max"] > 1.3
+    assert any(r.startswith("R-hat") and "center[0]" in r for r in d["convergence_reasons"])
+
+
+# ----------------------------------------------------------------------------- target_se
+
+def _linear_fit(chains: int, target_se: float, sweeps: int = 2000):
+    x = np.linspace(0, 1, 60)
+    y = 0.5 + 2 * x + 0.1 * np.random.default_rng(5).standard_normal(x.size)
+    from bayespec.models.priors import parse_prior
+
+    prob = build_problem(x, y, None, "gaussian", 0, "linear", None,
+                         {"background": parse_prior({"dist": "normal", "mean": 0, "sd": 5},
+                                                    "background")})
+    s = FitSettings(noise_sd=0.1, replicas=10, burn_in=500, sweeps=sweeps, chains=chains,
+                    seed=2, threads=2, target_se=target_se)
+    return prob, fit_problems([prob], s)[0]
+
+
+def test_target_se_needs_the_minimum_number_of_batches():
+    """With 2 chains the SE comes from 2 x 5 = 10 batch estimates (< MIN_SE_BATCHES = 20):
+    target_se never stops the fit, however large, and the fit says why; with 4 chains the
+    same target stops at the first check point (500 sampling sweeps)."""
+    _, two = _linear_fit(chains=2, target_se=100.0)
+    assert two.timing["sweeps"] == 2000
+    assert any("target_se was never applied" in w and "10 batch estimates" in w
+               and "sampler.chains >= 4" in w for w in two.warnings), two.warnings
+    _, four = _linear_fit(chains=4, target_se=100.0)
+    assert four.timing["sweeps"] == 500 and not four.warnings
+    assert dg.se_batches(4, 500) == dg.MIN_SE_BATCHES
+
+
+def test_target_se_cap_reached_is_a_reason():
+    _, f = _linear_fit(chains=4, target_se=1e-6, sweeps=1000)
+    assert f.timing["sweeps"] == 1000 and not f.diagnostics["converged"]
+    assert any(r.startswith("target_se 1e-06 not reached within sampler.sweeps = 1000")
+               for r in f.diagnostics["convergence_reasons"])
+
+
+def test_stop_refusal_while_the_chains_disagree():
+    prob, _ = _linear_fit(chains=4, target_se=100.0, sweeps=500)
+    rng = np.random.default_rng(6)
+    betas = np.array([0.0, 1.0, 10.0, 100.0])
+    ne = rng.normal(30.0, 1.0, (4, 4, 500))
+    assert stop_refusal(prob, betas, False, ne) is None
+    ne[3, :-1] -= 5.0  # one chain's energies below the (reported) top rung: its log z moves
+    why = stop_refusal(prob, betas, False, ne)
+    assert why is not None and why.startswith("chains' F disagree"), why
+    assert "fewer than 20" in stop_refusal(prob, betas, False, ne[:2])
