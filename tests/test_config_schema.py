@@ -379,6 +379,7 @@ CASES = {
     "priors.splitting": (DBL, _with(DBL, priors={"splitting": {"dist": "normal", "mean": 2,
                                                                "sd": 0.1}})),
     "priors.ratio": (DBL, _with(DBL, priors={"ratio": G})),
+    "sampler.ladder": ({}, {"sampler": {"ladder": "adaptive"}}),
     "priors.shirley": ({"model": {"background": {"kind": "linear", "shirley": "active"}}},
                        {"model": {"background": {"kind": "linear", "shirley": "active"}},
                         "priors": {"shirley": {"dist": "lognormal", "mu": -2, "sigma": 1}}}),

@@ -408,3 +408,32 @@ def test_different_seeds_agree_within_errors():
         d1, d2 = f1.posterior[name][..., 0], f2.posterior[name][..., 0]
         se = np.hypot(d1.std() / np.sqrt(ess(d1)), d2.std() / np.sqrt(ess(d2)))
         assert abs(d1.mean() - d2.mean()) < Z * se, (name, d1.mean(), d2.mean(), se)
+
+
+# ============================================================================ adaptive ladder
+
+def test_adaptive_ladder_keeps_the_closed_form_evidence():
+    """sampler.ladder adaptive (pilot-placed rungs at equal swap rejection): F within Z SE of
+    the closed-form evidence of the linear model with estimated noise, F(b) at every rung of
+    the new ladder too, the ends of the ladder kept, and the swap rejection more even than on
+    the geometric ladder it started from (max / min over the pairs)."""
+    x, y, X, kind, degree, priors, m0, S0 = _linear_problem("linear")
+    F_of_b = closed_F_of_b(X, y, m0, S0)
+    fits = {}
+    for ladder in ("geometric", "adaptive"):
+        fits[ladder], = fit_spectrum(x, y, None, "gaussian", [0], kind, degree, priors,
+                                     FitSettings(noise_sd=None, sweeps=4000, burn_in=1000,
+                                                 seed=0, ladder=ladder))
+    fit = fits["adaptive"]
+    res = minimize_scalar(lambda lb: F_of_b(np.exp(lb)), bounds=(-5.0, 15.0), method="bounded",
+                          options={"xatol": 1e-10})
+    assert abs(fit.free_energy - float(res.fun)) < Z * fit.free_energy_se
+    assert np.all(np.abs(rung_z_scores(fit, F_of_b)) < Z)
+    g, a = fits["geometric"].ladder, fit.ladder
+    assert a.beta[0] == 0.0 and a.beta[-1] == pytest.approx(g.beta[-1], rel=1e-12)
+    assert len(a.beta) != len(g.beta) or not np.allclose(a.beta, g.beta)
+
+    def spread(lad):
+        rej = 1.0 - np.asarray(lad.swap_acceptance)[:-1]
+        return rej.max() / max(rej.min(), 1e-3)
+    assert spread(a) < spread(g), (spread(a), spread(g))

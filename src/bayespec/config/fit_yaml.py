@@ -106,6 +106,7 @@ class SamplerConfig:
     backend: str
     target_se: float | None = None  # stop once the SE of F is <= this (sweeps = maximum)
     checkpoint_every: float = 300.0  # seconds between checkpoints, when one is asked for
+    ladder: str = "geometric"  # geometric | adaptive (rungs placed from pilot swap rates)
 
 
 @dataclass(frozen=True)
@@ -502,6 +503,11 @@ class SamplerBlock(_Block):
                                       "checkpoints), got {got}") = Field(
         300, description="seconds between checkpoints of a fit run with --checkpoint (>= 0; 0 = "
                          "only on SIGTERM; numba backend)")
+    ladder: _one_of(("geometric", "adaptive")) = Field(
+        "geometric", description="geometric: replicas and ratio as given; adaptive: pilot runs "
+                                 "before burn-in place the rungs at equal swap rejection and "
+                                 "set their number from the communication barrier (Syed et al. "
+                                 "2021; replicas and ratio only start it; numba backend)")
 
     @model_validator(mode="after")
     def _thin_within_sweeps(self) -> "SamplerBlock":

@@ -112,7 +112,8 @@ def fit_composite(cands: list[Candidate], s: FitSettings,
         raise ConfigError(f"sampler.backend: {backend!r} cannot run a composite model "
                           f"(model.components); only numba is implemented for it (set "
                           f"sampler.backend: numba)")
-    ladders = [ladder_for(c, s, lambda _, seed, m=c.model: prior_energy_sd(m, seed))
+    ladders = [ladder_for(c, s, lambda _, seed, m=c.model: prior_energy_sd(m, seed),
+                          pilot=(c.model, JOINT))
                for c in cands]
     jobs = [(c.model, betas) for c, (betas, _) in zip(cands, ladders)]
     versions = package_versions()

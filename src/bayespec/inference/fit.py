@@ -22,9 +22,11 @@ from ..models.likelihood import poisson_constant, poisson_energy, prior_valid_fr
 from ..models.model import Problem, build_problem, noise_guess
 from ..sampling import batched
 from ..sampling import checkpoint as checkpoint_mod
+from ..sampling import ladder as ladder_mod
 from ..sampling.chunked import Plan, run_chunked, run_many
-from ..sampling.sampler import FIRST_STEP_OVERLAP, PRIOR_DRAWS, ChainOutput, geometric_ladder
-from ..sampling.seeds import prior_curves_seq
+from ..sampling.sampler import (FIRST_STEP_OVERLAP, NUMBA, PRIOR_DRAWS, ChainOutput,
+                                geometric_ladder)
+from ..sampling.seeds import ladder_pilot_seed, prior_curves_seq
 from .checks import fit_checks, reported_rung, stop_refusal
 from .freeenergy import free_energy, refine_minimum, stepping_stone_se
 from .result import KFit, Ladder
@@ -51,6 +53,7 @@ class FitSettings:
     backend: str = _S["backend"]  # numba | numpy | cupy | auto (see batched.py)
     target_se: float | None = _S["target_se"]  # stop when the SE of F is <= this (numba)
     checkpoint_every: float = _S["checkpoint_every"]  # seconds between checkpoints (0 = none)
+    ladder: str = _S["ladder"]  # geometric | adaptive (adapt_ladder)
     noise_sd: float | None = None  # known noise sd (y units); None: estimate
     max_precision: float | None = None  # estimate mode: top of the ladder (1/y-units^2)
 
@@ -103,9 +106,37 @@ def _prior_curves(problem: Problem, seed: int, draws: int) -> np.ndarray:
     return f
 
 
+#: the adaptive ladder's pilot rounds: sampling sweeps of each (after PILOT_BURN sweeps); the
+#: rounds double, as in Syed et al. 2021, since the first round's barrier is a lower bound
+PILOT_ROUNDS = (100, 200, 400)
+PILOT_BURN = 100
+MIN_RUNGS, MAX_RUNGS = 8, 128
+
+
+def adapt_ladder(model: Any, betas: np.ndarray, s: FitSettings, Ks: tuple[int, ...],
+                 backend: Any = NUMBA) -> np.ndarray:
+    """Rungs at equal swap rejection, their number from the communication barrier.
+
+    Each round runs one pilot chain (seed ladder_pilot_seed(seed, Ks, round); its draws are
+    discarded) on the current ladder, measures the rejection rate of every neighbour pair,
+    and places rungs_for(Lambda) rungs at equal shares of the barrier Lambda(beta)
+    (sampling.ladder). The ends stay: beta = 0 and the top (1, or the noise-precision ceiling).
+    Deterministic for a seed; ``model`` is a Problem (``backend`` NUMBA) or a JointModel (JOINT).
+    """
+    for rnd, sweeps in enumerate(PILOT_ROUNDS):
+        seed = ladder_pilot_seed(s.seed, Ks, rnd)
+        out = run_many([(model, betas)], PILOT_BURN, sweeps, sweeps, 1, seed, 1,
+                       backend=backend)[0][0]
+        rejection = 1.0 - out.swap / sweeps
+        total = float(ladder_mod.barrier(betas, rejection)[-1])
+        n = ladder_mod.rungs_for(total, min_rungs=MIN_RUNGS, max_rungs=MAX_RUNGS)
+        betas = ladder_mod.place(betas, rejection, n)
+    return betas
+
+
 def ladder_for(problem: Problem, s: FitSettings,
                energy_sd: Callable[[Any, int], float] = prior_energy_sd,
-               ) -> tuple[np.ndarray, bool]:
+               pilot: tuple[Any, Any] | None = None) -> tuple[np.ndarray, bool]:
     """The inverse-temperature ladder and whether the noise is estimated along it.
 
     Geometric from the top (1/s^2 for known noise, else the noise-precision ceiling) down with
@@ -113,7 +144,9 @@ def ladder_for(problem: Problem, s: FitSettings,
     bottom, same ratio, until the first non-zero rung satisfies beta_2 * sd_prior(n E) <= 2:
     otherwise the step from the prior has almost no overlap (wide priors), swaps there stall and
     stepping stone is biased by many SE. ``energy_sd(problem, seed)`` gives sd_prior(n E)
-    (a composite model passes its joint model's).
+    (a composite model passes its joint model's). With ``s.ladder == "adaptive"`` that ladder
+    starts :func:`adapt_ladder`; ``pilot`` = (model, backend) it runs on (default: problem
+    on the single-spectrum kernel; a composite candidate passes its joint model and JOINT).
     """
     estimated = s.noise_sd is None and problem.likelihood == "gaussian"
     if problem.likelihood == "poisson":
@@ -128,7 +161,12 @@ def ladder_for(problem: Problem, s: FitSettings,
         if spread > 0:
             need = 2 + int(np.ceil(np.log(top * spread / FIRST_STEP_OVERLAP) / np.log(s.ratio)))
             L = max(L, need)
-    return geometric_ladder(top, L, s.ratio), estimated
+    betas = geometric_ladder(top, L, s.ratio)
+    if s.ladder == "adaptive":
+        model, backend = pilot or (problem, NUMBA)
+        Ks = tuple(getattr(model, "Ks", (problem.K,)))
+        betas = adapt_ladder(model, betas, s, Ks, backend)
+    return betas, estimated
 
 
 def fit_problems(problems: list[Problem], s: FitSettings,
@@ -356,6 +394,6 @@ def settings_from_config(cfg: FitConfig) -> FitSettings:
     return FitSettings(replicas=sp.replicas, ratio=sp.ratio, burn_in=sp.burn_in, sweeps=sp.sweeps,
                        chains=sp.chains, seed=sp.seed, thin=sp.thin, threads=sp.threads,
                        extend=sp.extend, backend=sp.backend, target_se=sp.target_se,
-                       checkpoint_every=sp.checkpoint_every,
+                       checkpoint_every=sp.checkpoint_every, ladder=sp.ladder,
                        noise_sd=None if cfg.noise.estimate else cfg.noise.sd,
                        max_precision=cfg.noise.max_precision)

@@ -51,7 +51,7 @@ from ..models.ties import Ref, Tie, parse_tie
 from ..sampling.joint import JointModel, _dataset_of, build_joint, joint_ladder, valid_fraction
 from ..sampling.seeds import dataset_seed
 from .composite import candidates, fit_composite
-from .fit import FitSettings, fit_problems, fixed_nan, package_versions
+from .fit import FitSettings, adapt_ladder, fit_problems, fixed_nan, package_versions
 from .freeenergy import free_energy, model_probabilities, stepping_stone_se
 from .result import KFit
 
@@ -359,6 +359,7 @@ def dataset_settings(cfg: GroupConfig, m: int) -> FitSettings:
                        sweeps=sp.sweeps, chains=sp.chains, seed=seed, thin=sp.thin,
                        threads=sp.threads, extend=sp.extend, backend=sp.backend,
                        target_se=sp.target_se, checkpoint_every=sp.checkpoint_every,
+                       ladder=sp.ladder,
                        noise_sd=None if nz.estimate else nz.sd, max_precision=nz.max_precision)
 
 
@@ -434,6 +435,8 @@ def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = Non
         raise ConfigError(f"sampler.backend: {s.backend!r} is not available for integration; "
                           f"only numba is implemented for joint fits (set backend: numba)")
     betas = joint_ladder(model, s.replicas, s.ratio, s.extend, s.seed)
+    if s.ladder == "adaptive":
+        betas = adapt_ladder(model, betas, s, model.Ks, JOINT)
     chains = _run_joint_chunked(model, betas, s, checkpoint, progress)
     ne = np.stack([c.ne for c in chains])
     log_z, se = stepping_stone_se(ne, betas)
