@@ -114,7 +114,7 @@ def test_array_backends_refuse_composites(two_lines):
     x, y = two_lines
     prob = build_composite(x, y, None, [("a", "gaussian", 1)], "constant", None, {})
     s = FitSettings(replicas=8, burn_in=10, sweeps=20, chains=1, backend="numpy")
-    with pytest.raises(ConfigError, match="cannot run a composite model"):
+    with pytest.raises(ConfigError, match="cannot run the joint kernel"):
         fit_composite(candidates([prob], [], {}, 't'), s)
 
 

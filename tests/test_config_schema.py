@@ -380,6 +380,7 @@ CASES = {
                                                                "sd": 0.1}})),
     "priors.ratio": (DBL, _with(DBL, priors={"ratio": G})),
     "sampler.ladder": ({}, {"sampler": {"ladder": "adaptive"}}),
+    "sampler.moves": ({}, {"sampler": {"moves": "block"}}),
     "priors.shirley": ({"model": {"background": {"kind": "linear", "shirley": "active"}}},
                        {"model": {"background": {"kind": "linear", "shirley": "active"}},
                         "priors": {"shirley": {"dist": "lognormal", "mu": -2, "sigma": 1}}}),

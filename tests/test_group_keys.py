@@ -80,7 +80,7 @@ CASES = {
     **{f"sampler.{k}": (_base(), _with(sampler={k: v})) for k, v in {
         "replicas": 8, "ratio": 2.0, "burn_in": 10, "sweeps": 100, "chains": 3, "seed": 7,
         "thin": 2, "threads": 3, "extend": False, "backend": "numpy", "target_se": 0.05,
-        "checkpoint_every": 60.0, "ladder": "adaptive"}.items()},
+        "checkpoint_every": 60.0, "ladder": "adaptive", "moves": "block"}.items()},
 }
 
 

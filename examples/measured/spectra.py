@@ -8,7 +8,8 @@ count rate; Fe: the pre-edge window, energies aligned on the Fe foil measured th
 XRF: one detector element's window), fits every candidate of examples/measured/NAME.yaml with
 bayespec.inference.runner.fit_to_dir (stores and model_selection.csv in OUT/NAME) and writes
 OUT/NAME/report.md: F +- SE per candidate, the checks, the selected model and its key
-parameters against the known answer, wall time. ``--quick`` shortens the sampler (the CI test).
+parameters against the known answer, wall time. ``--quick`` shortens the sampler (the CI test);
+``--moves single|block`` overrides sampler.moves.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def markdown(df) -> list[str]:
     return [f"| {r} |" for r in rows]
 
 
-def run(name: str, out: Path, quick: bool = False) -> Path:
+def run(name: str, out: Path, quick: bool = False, moves: str | None = None) -> Path:
     from bayespec.config import load_fit_config, with_overrides
     from bayespec.inference.runner import fit_to_dir
 
@@ -86,6 +87,8 @@ def run(name: str, out: Path, quick: bool = False) -> Path:
     cfg = load_fit_config(HERE / f"{name}.yaml")
     if quick:
         cfg = with_overrides(cfg, sampler={"burn_in": 300, "sweeps": 600, "thin": 2})
+    if moves is not None:
+        cfg = with_overrides(cfg, sampler={"moves": moves})
     dest = out / name
     dest.mkdir(parents=True, exist_ok=True)
     csv = dest / "data.csv"
@@ -109,9 +112,10 @@ def main() -> None:
     ap.add_argument("name", choices=[*NAMES, "all"])
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "measured")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--moves", choices=["single", "block"], help="override sampler.moves")
     a = ap.parse_args()
     for n in (NAMES if a.name == "all" else [a.name]):
-        print(run(n, a.out, a.quick).read_text())
+        print(run(n, a.out, a.quick, a.moves).read_text())
 
 
 if __name__ == "__main__":

@@ -107,6 +107,7 @@ class SamplerConfig:
     target_se: float | None = None  # stop once the SE of F is <= this (sweeps = maximum)
     checkpoint_every: float = 300.0  # seconds between checkpoints, when one is asked for
     ladder: str = "geometric"  # geometric | adaptive (rungs placed from pilot swap rates)
+    moves: str = "single"  # single | block (block moves with covariances learned in burn-in)
 
 
 @dataclass(frozen=True)
@@ -508,6 +509,12 @@ class SamplerBlock(_Block):
                                  "before burn-in place the rungs at equal swap rejection and "
                                  "set their number from the communication barrier (Syed et al. "
                                  "2021; replicas and ratio only start it; numba backend)")
+    moves: _one_of(("single", "block")) = Field(
+        "single", description="single: one parameter at a time (Metropolis, step sizes adapted "
+                              "in burn-in); block: also moves each line's parameters, the "
+                              "background's, and all parameters together, with proposal "
+                              "covariances learned per rung in burn-in (for coupled "
+                              "parameters; runs on the joint kernel; numba backend)")
 
     @model_validator(mode="after")
     def _thin_within_sweeps(self) -> "SamplerBlock":
@@ -746,7 +753,8 @@ def parse_fit_config(d: Mapping | None, source: str = "<config>") -> FitConfig:
         raise _config_error(e, source) from None
     cfg = spec.config(source)
     if comp is None:
-        return _as_one_component(cfg) if cfg.model.shirley == "active" else cfg
+        joint = cfg.model.shirley == "active" or cfg.sampler.moves == "block"
+        return _as_one_component(cfg) if joint else cfg
     raw = copy.deepcopy(cfg.raw)
     raw["model"].pop("shape"), raw["model"].pop("K")
     raw["model"]["components"] = [{"name": c.name, "shape": c.shape, "K": list(c.K)}
@@ -767,9 +775,10 @@ ONE_COMPONENT = "peaks"
 
 
 def _as_one_component(cfg: FitConfig) -> FitConfig:
-    """A one-shape model with an active Shirley background as the composite model of one
-    component named ``peaks``: the active Shirley step (which couples all peaks) runs on the
-    joint kernel of composite models. ``raw`` keeps the one-shape form the user wrote."""
+    """A one-shape model with an active Shirley background or block moves as the composite
+    model of one component named ``peaks``: the active Shirley step (which couples all peaks)
+    and the block moves run on the joint kernel of composite models. ``raw`` keeps the
+    one-shape form the user wrote."""
     tail = ("background", "shirley")
     priors = {ONE_COMPONENT: {k: v for k, v in cfg.priors.items() if k not in tail},
               **{k: v for k, v in cfg.priors.items() if k in tail}}

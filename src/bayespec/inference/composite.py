@@ -26,7 +26,8 @@ from ..models.priors import Prior
 from ..models.ties import Tie
 from ..sampling import checkpoint as checkpoint_mod
 from ..sampling.chunked import run_chunked
-from ..sampling.joint import JOINT, JointModel, build_joint, prior_energy_sd, valid_fraction
+from ..sampling.joint import (JOINT, JointModel, build_joint, prior_energy_sd, valid_fraction,
+                              with_block_moves)
 from .checks import stop_refusal
 from .fit import (FitSettings, chunked_plan, ladder_for, numbers_of, package_versions,
                   reported_se, resolve_backend, summarise_chains)
@@ -109,9 +110,12 @@ def fit_composite(cands: list[Candidate], s: FitSettings,
     another backend is refused with the fix. checkpoint/progress as fit.fit_problems."""
     backend = resolve_backend(s.backend)
     if backend != "numba":
-        raise ConfigError(f"sampler.backend: {backend!r} cannot run a composite model "
-                          f"(model.components); only numba is implemented for it (set "
-                          f"sampler.backend: numba)")
+        raise ConfigError(f"sampler.backend: {backend!r} cannot run the joint kernel, which "
+                          f"samples composite models (model.components), active Shirley "
+                          f"backgrounds and block moves (sampler.moves: block); only numba "
+                          f"is implemented for it (set sampler.backend: numba)")
+    if s.moves == "block":
+        cands = [Candidate(c.problem, with_block_moves(c.model)) for c in cands]
     ladders = [ladder_for(c, s, lambda _, seed, m=c.model: prior_energy_sd(m, seed),
                           pilot=(c.model, JOINT))
                for c in cands]

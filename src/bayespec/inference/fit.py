@@ -54,6 +54,7 @@ class FitSettings:
     target_se: float | None = _S["target_se"]  # stop when the SE of F is <= this (numba)
     checkpoint_every: float = _S["checkpoint_every"]  # seconds between checkpoints (0 = none)
     ladder: str = _S["ladder"]  # geometric | adaptive (adapt_ladder)
+    moves: str = _S["moves"]  # single | block (joint kernel: sampling.joint.with_block_moves)
     noise_sd: float | None = None  # known noise sd (y units); None: estimate
     max_precision: float | None = None  # estimate mode: top of the ladder (1/y-units^2)
 
@@ -187,6 +188,10 @@ def fit_problems(problems: list[Problem], s: FitSettings,
     it changes no number. The array backends (numpy, cupy: batched.py) run every chain in
     one call and never call it.
     """
+    if s.moves != "single":
+        raise ConfigError(f"sampler.moves: {s.moves!r} runs on the joint kernel: fit through a "
+                          f"config (bayespec fit / bayespec.fit route a one-shape model there) "
+                          f"or a composite model; fit_problems samples one parameter at a time")
     ladders = [ladder_for(p, s) for p in problems]
     jobs = [(p, betas) for p, (betas, _) in zip(problems, ladders)]
     backend = resolve_backend(s.backend)
@@ -246,10 +251,15 @@ def chunked_plan(s: FitSettings, checkpoint: str | os.PathLike | None,
 
 
 def numbers_of(s: FitSettings) -> dict[str, Any]:
-    """The settings that decide a fit's numbers (a checkpoint's fingerprint; not threads)."""
-    return {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
-                                       "seed", "thin", "extend", "target_se", "noise_sd",
-                                       "max_precision")}
+    """The settings that decide a fit's numbers (a checkpoint's fingerprint; not threads).
+    ``moves`` only when not the default, so that checkpoints written before it existed still
+    match."""
+    out = {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
+                                      "seed", "thin", "extend", "target_se", "noise_sd",
+                                      "max_precision")}
+    if s.moves != "single":
+        out["moves"] = s.moves
+    return out
 
 
 def reported_se(prob: Problem, betas: np.ndarray, estimated: bool, ne: np.ndarray) -> float:
@@ -359,7 +369,19 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
         warnings=warnings, likelihood=prob.likelihood,
         components=dict(getattr(prob, "component_info", {})),
         diagnostics=diagnostics,
+        **block_stats(getattr(prob, "model", None), chains, sweeps),
     )
+
+
+def block_stats(model: Any, chains: list, sweeps: int) -> dict[str, Any]:
+    """``block_acceptance`` (L, B) over the chains' sampling sweeps and ``block_names`` of a
+    joint-kernel fit with block moves; {} otherwise."""
+    if model is None or chains[0].blocks is None or chains[0].blocks.shape[1] == 0:
+        return {}
+    from ..sampling.joint import block_labels
+
+    acc = np.stack([c.blocks for c in chains]).sum(axis=0) / (len(chains) * sweeps)
+    return {"block_acceptance": acc, "block_names": block_labels(model)}
 
 
 def fixed_nan(acc: np.ndarray, priors) -> np.ndarray:
@@ -394,6 +416,6 @@ def settings_from_config(cfg: FitConfig) -> FitSettings:
     return FitSettings(replicas=sp.replicas, ratio=sp.ratio, burn_in=sp.burn_in, sweeps=sp.sweeps,
                        chains=sp.chains, seed=sp.seed, thin=sp.thin, threads=sp.threads,
                        extend=sp.extend, backend=sp.backend, target_se=sp.target_se,
-                       checkpoint_every=sp.checkpoint_every, ladder=sp.ladder,
+                       checkpoint_every=sp.checkpoint_every, ladder=sp.ladder, moves=sp.moves,
                        noise_sd=None if cfg.noise.estimate else cfg.noise.sd,
                        max_precision=cfg.noise.max_precision)

@@ -48,10 +48,12 @@ from ..models.model import build_problem
 from ..models.priors import Prior, parse_prior
 from ..models.composite import CompositeProblem, build_composite
 from ..models.ties import Ref, Tie, parse_tie
-from ..sampling.joint import JointModel, _dataset_of, build_joint, joint_ladder, valid_fraction
+from ..sampling.joint import (JointModel, _dataset_of, build_joint, joint_ladder, valid_fraction,
+                              with_block_moves)
 from ..sampling.seeds import dataset_seed
 from .composite import candidates, fit_composite
-from .fit import FitSettings, adapt_ladder, fit_problems, fixed_nan, package_versions
+from .fit import (FitSettings, adapt_ladder, block_stats, fit_problems, fixed_nan,
+                  package_versions)
 from .freeenergy import free_energy, model_probabilities, stepping_stone_se
 from .result import KFit
 
@@ -359,7 +361,7 @@ def dataset_settings(cfg: GroupConfig, m: int) -> FitSettings:
                        sweeps=sp.sweeps, chains=sp.chains, seed=seed, thin=sp.thin,
                        threads=sp.threads, extend=sp.extend, backend=sp.backend,
                        target_se=sp.target_se, checkpoint_every=sp.checkpoint_every,
-                       ladder=sp.ladder,
+                       ladder=sp.ladder, moves=sp.moves,
                        noise_sd=None if nz.estimate else nz.sd, max_precision=nz.max_precision)
 
 
@@ -378,6 +380,8 @@ class JointFit:
     swap: np.ndarray  # (L-1,)
     acceptance: np.ndarray  # (L, P)
     seconds: float
+    block_acceptance: np.ndarray | None = None  # (L, B) with sampler.moves: block
+    block_names: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -434,6 +438,7 @@ def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = Non
     if s.backend != "numba":
         raise ConfigError(f"sampler.backend: {s.backend!r} is not available for integration; "
                           f"only numba is implemented for joint fits (set backend: numba)")
+    model = with_block_moves(model, s.moves == "block")
     betas = joint_ladder(model, s.replicas, s.ratio, s.extend, s.seed)
     if s.ladder == "adaptive":
         betas = adapt_ladder(model, betas, s, model.Ks, JOINT)
@@ -448,7 +453,7 @@ def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = Non
     acc = fixed_nan(np.stack([c.acc for c in chains]).sum(0) / (len(chains) * sweeps),
                     model.priors)
     return JointFit(model, betas, log_z, se, f, f_se, theta, ne_top, swap, acc,
-                    float(sum(c.seconds for c in chains)))
+                    float(sum(c.seconds for c in chains)), **block_stats(model, chains, sweeps))
 
 
 def _run_joint_chunked(model: JointModel, betas: np.ndarray, s: SamplerConfig,
@@ -466,6 +471,8 @@ def _run_joint_chunked(model: JointModel, betas: np.ndarray, s: SamplerConfig,
                 checkpoint=checkpoint, checkpoint_every=s.checkpoint_every)
     numbers = {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
                                           "seed", "thin", "extend", "target_se")}
+    if s.moves != "single":  # only then: checkpoints written before the key still match
+        numbers["moves"] = s.moves
     # the fingerprint (package versions, array digests) only matters for a checkpoint file
     fp = None if checkpoint is None else checkpoint_mod.fingerprint([model], [betas], numbers,
                                                                      versions())

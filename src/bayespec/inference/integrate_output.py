@@ -93,8 +93,12 @@ def joint_datatree(j: JointFit, res: IntegrationResult) -> xr.DataTree:
     ladder = xr.Dataset({"beta": ("rung", j.betas), "log_z": ("rung", j.log_z),
                          "log_z_se": ("rung", j.log_z_se), "free_energy": ("rung", f),
                          "swap_acceptance": ("rung", np.concatenate([j.swap, [np.nan]])),
-                         "acceptance": (("rung", "param"), j.acceptance)},
-                        coords={"rung": np.arange(L), "param": _strings(list(mdl.free_names))})
+                         "acceptance": (("rung", "param"), j.acceptance),
+                         **({} if j.block_acceptance is None else
+                            {"block_acceptance": (("rung", "block"), j.block_acceptance)})},
+                        coords={"rung": np.arange(L), "param": _strings(list(mdl.free_names)),
+                                **({} if j.block_acceptance is None else
+                                   {"block": _strings(j.block_names)})})
     composite = {name: prob for name, prob in zip(mdl.names, mdl.problems)
                  if isinstance(prob, CompositeProblem)}
     extra = {} if not composite else {

@@ -68,6 +68,10 @@ class KFit:
     #: composite models: component name -> {"shape": name, "K": count}, in model order; the
     #: posterior then holds ``{component}_{kind}`` (chain, draw, K_c) arrays (composite.py)
     components: dict[str, dict] = field(default_factory=dict)
+    #: block moves (sampler.moves: block): acceptance (L, B) per rung and block while sampling,
+    #: and the blocks' names (sampling.joint.block_labels); None / empty without them
+    block_acceptance: np.ndarray | None = None
+    block_names: list[str] = field(default_factory=list)
     #: convergence and goodness of fit (inference/checks.py; thresholds in diagnostics.py and
     #: gof.py): ``converged`` (bool) with ``convergence_reasons`` (list of str, empty when
     #: converged), ``rhat_max``, ``ess_min`` (over sampled parameters), ``F_chain_spread``

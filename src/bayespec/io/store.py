@@ -8,7 +8,8 @@ Layout (one ``xr.DataTree``):
 * ``observed_data``: ``y`` (x) and ``y_sd`` (x) when the data has standard deviations.
 * ``constant_data``: coord ``x`` (x), ``sd`` (x) if present, scalars ``noise_sd``,
   ``noise_estimated``, ``K``.
-* ``ladder`` (not an ArviZ group): per-rung arrays dims (rung,), ``acceptance`` (rung, param).
+* ``ladder`` (not an ArviZ group): per-rung arrays dims (rung,), ``acceptance`` (rung, param),
+  and with block moves ``block_acceptance`` (rung, block).
 * ``diagnostics`` (not an ArviZ group; fits with ``KFit.diagnostics``): ``rhat``, ``ess_bulk``
   dims (param,) over the posterior's scalar parameters (``center[0]``, ``background[c0]``;
   NaN if not sampled), ``free_energy_chain``, ``free_energy_chain_se`` dims (chain,) (nats).
@@ -119,9 +120,12 @@ def to_datatree(fit: KFit) -> xr.DataTree:
         f: ("rung", np.asarray(getattr(lad, f), dtype=float)) for f in _LADDER_FIELDS
     }
     lad_vars["acceptance"] = (("rung", "param"), np.asarray(fit.acceptance, dtype=float))
-    ladder = xr.Dataset(
-        lad_vars, coords={"rung": np.arange(n_rung), "param": _strings(fit.param_names)}
-    )
+    coords = {"rung": np.arange(n_rung), "param": _strings(fit.param_names)}
+    if getattr(fit, "block_acceptance", None) is not None:  # sampler.moves: block
+        lad_vars["block_acceptance"] = (("rung", "block"),
+                                        np.asarray(fit.block_acceptance, dtype=float))
+        coords["block"] = _strings(fit.block_names)
+    ladder = xr.Dataset(lad_vars, coords=coords)
 
     created_at = _dt.datetime.now(_dt.timezone.utc).isoformat()
     group_attrs = {

@@ -176,7 +176,9 @@ def load(path: str | os.PathLike, fp: dict[str, Any], restart: bool = False) -> 
         raise CheckpointMismatch(msg)
     states = {}
     for j, c, sweep, seconds, ne_shape, theta_shape in meta["tasks"]:
-        a = {f: arrays[f"j{j}c{c}_{f}"] for f in STATE_ARRAYS}
+        # a checkpoint of a kernel without block moves has no blk: none (the same state)
+        a = {f: arrays.get(f"j{j}c{c}_{f}", np.zeros((0, 0, 0))) if f == "blk" else
+             arrays[f"j{j}c{c}_{f}"] for f in STATE_ARRAYS}
         for f, shape in (("ne", ne_shape), ("theta", theta_shape)):
             full = np.zeros(shape, dtype=a[f].dtype)
             full[:, :a[f].shape[1]] = a[f]

@@ -21,7 +21,7 @@ Pure model building and sampling (no I/O). Conventions (README "Bayesian integra
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from ..models.priors import Prior, pack
 from ..models.shapes import EXTRAS
 from ..models.ties import Ref, Tie
 from .chunked import run_many
-from .joint_kernel import run_joint_chain
+from .joint_kernel import BLK_ACC, block_width, run_joint_chain
 from .rng import seed_state
 from .sampler import (FIRST_STEP_OVERLAP, LOG_STEP0, LOG_STEP_MAX, PRIOR_DRAWS, ChainBackend,
                       ChainOutput, ChainState, chain_output, geometric_ladder)
@@ -44,6 +44,9 @@ POSITIVE_KINDS = ("amplitude", "width", *(e.name for e in EXTRAS.values() if e.p
 BOUNDED_KINDS = {e.name: f"[{e.bounds[0]:g}, {e.bounds[1]:g}]" for e in EXTRAS.values()
                  if e.bounds is not None}
 INIT_TRIES = 2000  # prior draws tried per replica for an initial state with ordered centers
+#: the largest block of the block moves: all free parameters together when there are at most
+#: this many (a covariance from a quarter of burn-in is poor beyond), else per-unit blocks only
+MAX_BLOCK = 40
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ class JointModel:
     kernel_args: tuple
     pois: np.ndarray  # bool (N,): points of Poisson data sets
     groups: tuple[np.ndarray, ...] = ()  # per order group: local slots of its centers
+    #: block moves (joint_kernel.py): CSR (blk_ptr, blk_par, blk_uptr, blk_units) of the
+    #: parameter blocks and the units each changes; used when ``block_moves`` is set
+    blocks: tuple = ()
+    block_moves: bool = False
 
     @property
     def n(self) -> int:
@@ -195,6 +202,8 @@ def _slot(ref: Ref, names: list[str], problems: list[Problem], base: list[int], 
     m, comp = _dataset_of(ref.dataset, names, tie, where)
     prob = problems[m]
     if hasattr(prob, "slot"):  # a composite data set: its components
+        if comp is None and ref.kind != "background" and len(prob.components) == 1:
+            comp = prob.components[0].name  # one component (a routed one-shape model): implied
         if comp is None and ref.kind != "background":
             raise ConfigError(f"{where}: tie {tie.text!r}: data set {ref.dataset} has "
                               f"components; name one: {ref.dataset}.<component>.{ref.kind}"
@@ -366,6 +375,9 @@ def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g, f
     center_free = tuple(np.array([free_of[q] for q in s if q not in tied], dtype=np.int64)
                         for s in groups)
     hs = np.array([p.h for p in problems])
+    moving = [p for p in range(P) if not priors[p].fixed and deps[p]]
+    blocks = _blocks([[p for p in moving if uu in deps[p]] for uu in range(len(unit_ds))],
+                     moving, deps)
     kernel_args = (x, hs, y, w, seg, np.array(unit_shape, dtype=np.int64),
                    np.array([p.background.code for p in problems], dtype=np.int64),
                    np.array(unit_ds, dtype=np.int64), np.array(unit_base, dtype=np.int64),
@@ -376,7 +388,61 @@ def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g, f
                    np.array(sorted(shir_slot.values()), dtype=np.int64))
     return JointModel(tuple(names), tuple(problems), b, x, y, w, seg, np.array(base), tuple(
         free_names), tuple(priors), src, a, c, off, g, center_free, kernel_args, pois,
-        tuple(np.array(s, dtype=np.int64) for s in groups))
+        tuple(np.array(s, dtype=np.int64) for s in groups), blocks)
+
+
+def _blocks(per_unit: list[list[int]], moving: list[int], deps: list[set[int]]) -> tuple:
+    """The parameter blocks of the block moves as CSR arrays (blk_ptr, blk_par, blk_uptr,
+    blk_units): every unit's moving free parameters (amplitude, center, width, extras or the
+    background coefficients, with what they are tied to and the Shirley scale), distinct sets of
+    at least two; then all moving parameters together when there are at most MAX_BLOCK of them
+    (overlapping lines and the background trade amplitude against position and level). Each
+    block lists the units that any of its parameters changes."""
+    sets: list[tuple[int, ...]] = []
+    for ps in per_unit:
+        t = tuple(sorted(ps))
+        if len(t) >= 2 and t not in sets:
+            sets.append(t)
+    if 2 <= len(moving) <= MAX_BLOCK and tuple(moving) not in sets:
+        sets.append(tuple(moving))
+    ptr, uptr, par, units = [0], [0], [], []
+    for t in sets:
+        par.extend(t)
+        ptr.append(len(par))
+        us = sorted(set().union(*(deps[p] for p in t)))
+        units.extend(us)
+        uptr.append(len(units))
+    return (np.array(ptr, dtype=np.int64), np.array(par, dtype=np.int64),
+            np.array(uptr, dtype=np.int64), np.array(units, dtype=np.int64))
+
+
+def block_labels(model: JointModel) -> list[str]:
+    """A short name per block: ``all``, or the lines and background it moves
+    (``bulk[0]+shirley``; one-shape models: ``peak[1]``)."""
+    ptr, par = model.blocks[0], model.blocks[1]
+    moving = [p for p, pr in enumerate(model.priors) if not pr.fixed]
+    out = []
+    for b in range(ptr.size - 1):
+        ps = [int(p) for p in par[ptr[b]:ptr[b + 1]]]
+        if len(ps) == len(moving) and len(ptr) > 2:
+            out.append("all")
+            continue
+        parts: list[str] = []
+        for p in ps:
+            name = model.free_names[p]
+            head, _, rest = name.rpartition(".")
+            kind, _, idx = rest.partition("[")
+            part = ("background" if kind == "background" else kind if not idx else
+                    f"{head or 'peak'}[{idx}")
+            if part not in parts:
+                parts.append(part)
+        out.append("+".join(parts))
+    return out
+
+
+def with_block_moves(model: JointModel, on: bool = True) -> JointModel:
+    """The model sampled with (or without) block moves (sampler.moves: block)."""
+    return replace(model, block_moves=bool(on))
 
 
 def prior_energy_sd(model: JointModel, seed: int, draws: int = PRIOR_DRAWS) -> float:
@@ -478,7 +544,22 @@ def start_joint_chain(model: JointModel, betas: np.ndarray, sweeps: int, thin: i
         u=u0, step=step, rng=seed_state(kern_seq), who=np.arange(L, dtype=np.int64),
         acc_win=np.zeros((L, P), dtype=np.int64), ne=np.zeros((L, sweeps)),
         theta=np.zeros((L, sweeps // thin, P)), acc=np.zeros((L, P), dtype=np.int64),
-        swap=np.zeros(max(L - 1, 0), dtype=np.int64))
+        swap=np.zeros(max(L - 1, 0), dtype=np.int64), blk=_block_state(model, L))
+
+
+def _block_state(model: JointModel, L: int) -> np.ndarray:
+    """The block moves' initial state (L, B, W) (B = 0 without block moves)."""
+    ptr = model.blocks[0]
+    B = ptr.size - 1 if model.block_moves else 0
+    D = int(np.max(np.diff(ptr))) if B else 1
+    return np.zeros((L, B, block_width(D)))
+
+
+def block_acceptance(cs: ChainState, sampled: int) -> np.ndarray:
+    """Acceptance rate (L, B) of each rung's block moves over ``sampled`` sampling sweeps."""
+    if cs.blk.size == 0 or sampled <= 0:
+        return np.zeros(cs.blk.shape[:2])
+    return cs.blk[..., BLK_ACC] / sampled
 
 
 def advance_joint(model: JointModel, betas: np.ndarray, burn_in: int, thin: int,
@@ -490,10 +571,13 @@ def advance_joint(model: JointModel, betas: np.ndarray, burn_in: int, thin: int,
     if pause is None:
         pause = np.zeros(1, dtype=np.int64)
     t0 = time.perf_counter()
+    if cs.blk.shape[:2] != _block_state(model, betas.shape[0]).shape[:2]:
+        raise ValueError("the chain state's block moves do not match the model's "
+                         "(block_moves set after start_joint_chain)")
     cs.sweep = int(run_joint_chain(
-        *model.kernel_args, codes, params, logsp, betas, cs.u, cs.step, step_max, burn_in,
-        cs.ne.shape[1], thin, cs.rng, cs.sweep, stop, cs.who, cs.acc_win, pause, cs.ne,
-        cs.theta, cs.acc, cs.swap))
+        *model.kernel_args, *model.blocks, codes, params, logsp, betas, cs.u, cs.step,
+        step_max, burn_in, cs.ne.shape[1], thin, cs.rng, cs.sweep, stop, cs.who, cs.acc_win,
+        cs.blk, pause, cs.ne, cs.theta, cs.acc, cs.swap))
     cs.seconds += time.perf_counter() - t0
     return cs
 

@@ -131,12 +131,102 @@ def _ordered(lq, grp_ptr, grp_slot, g):
     return True
 
 
+# Block moves (Haario et al. 2001, adaptive Metropolis, one covariance per rung and block).
+# Every burn-in of at least 4 adaptation windows runs in quarters: the first only adapts the
+# single-parameter steps; in the second each rung accumulates the mean and covariance of its
+# blocks' coordinates; from the third on the block moves run, proposing
+# u_B + scale * chol(cov) z, with the scale adapted towards BLOCK_ACCEPT; at the start of the
+# fourth the covariance is re-estimated from the third quarter. Frozen while sampling, so the
+# sampling sweeps are a fixed reversible kernel. State per rung and block, blk[l, b, :]:
+# scale (0: off), count, window acceptances, sampling acceptances, mean (D), M2 (D * D),
+# Cholesky factor (D * D).
+BLOCK_ACCEPT = 0.234  # optimal for multivariate random-walk Metropolis (Roberts et al. 1997)
+BLK_SCALE, BLK_N, BLK_WIN, BLK_ACC, BLK_HEAD = 0, 1, 2, 3, 4
+
+
+def block_width(D: int) -> int:
+    """Length of one rung's and block's state vector for blocks of at most D parameters."""
+    return BLK_HEAD + D + 2 * D * D
+
+
+@njit(cache=True)
+def block_phases(n_burn):
+    """(start of accumulation, start of block moves, re-estimation) sweeps for a burn-in of
+    n_burn sweeps, at multiples of ADAPT_WINDOW; no block moves when on == acc0."""
+    nw = n_burn // ADAPT_WINDOW
+    return (nw // 4) * ADAPT_WINDOW, (nw // 2) * ADAPT_WINDOW, (3 * nw // 4) * ADAPT_WINDOW
+
+
+@njit(cache=True)
+def _block_accumulate(st, uval, dd, D, dl):
+    """Welford update of one block's mean and M2 with the coordinates uval (dd,); dl: (dd,)
+    scratch."""
+    n = st[BLK_N] + 1.0
+    st[BLK_N] = n
+    m0 = BLK_HEAD
+    m2 = BLK_HEAD + D
+    for i in range(dd):
+        dl[i] = uval[i] - st[m0 + i]
+        st[m0 + i] += dl[i] / n
+    for i in range(dd):
+        for j in range(dd):
+            st[m2 + i * D + j] += dl[i] * (uval[j] - st[m0 + j])
+
+
+@njit(cache=True)
+def _block_factor(st, dd, D, first):
+    """Set one block's Cholesky factor from its accumulated covariance, shrunk towards its
+    diagonal by dd / (n + dd) (few draws per dimension early in burn-in); the first time also
+    the scale 2.38 / sqrt(dd). A block without enough draws or without a positive definite
+    covariance stays (or goes) off. Resets the accumulators."""
+    n = st[BLK_N]
+    m0 = BLK_HEAD
+    m2 = BLK_HEAD + D
+    ch = BLK_HEAD + D + D * D
+    ok = n >= 3.0
+    if ok:
+        lam = dd / (n + dd)
+        cov = np.empty((dd, dd))
+        for i in range(dd):
+            for j in range(dd):
+                v = st[m2 + i * D + j] / (n - 1.0)
+                cov[i, j] = v if i == j else (1.0 - lam) * v
+        for i in range(dd):
+            if not cov[i, i] > 0.0:
+                ok = False
+        if ok:
+            for i in range(dd):
+                for j in range(i + 1):
+                    v = cov[i, j]
+                    for k in range(j):
+                        v -= cov[i, k] * cov[j, k]
+                    if i == j:
+                        if not v > 1e-12 * cov[i, i]:
+                            ok = False
+                            v = 1.0
+                        cov[i, i] = math.sqrt(v)
+                    else:
+                        cov[i, j] = v / cov[j, j]
+        if ok:
+            for i in range(dd):
+                for j in range(dd):
+                    st[ch + i * D + j] = cov[i, j] if j <= i else 0.0
+            if first:
+                st[BLK_SCALE] = 2.38 / math.sqrt(dd)
+    if not ok and first:
+        st[BLK_SCALE] = 0.0
+    st[BLK_N] = 0.0
+    for i in range(D + D * D):
+        st[m0 + i] = 0.0
+
+
 @njit(cache=True, nogil=True)
 def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
                     unit_isbg, src, a, c, off, g, dep_ptr, dep_units, unit_grp, grp_ptr,
-                    grp_slot, pois, counts, unit_shir, ds_shir, shir_slots, codes, pp, logsp, betas,
-                    u, step, step_max, n_burn, n_sweeps, thin, state, start, stop, who, acc_win,
-                    pause, out_ne, out_theta, out_acc, out_swap):
+                    grp_slot, pois, counts, unit_shir, ds_shir, shir_slots, blk_ptr, blk_par,
+                    blk_uptr, blk_units, codes, pp, logsp, betas, u, step, step_max, n_burn,
+                    n_sweeps, thin, state, start, stop, who, acc_win, blk, pause, out_ne,
+                    out_theta, out_acc, out_swap):
     """Run sweeps [start, stop) of one exchange MC chain of the joint model (see the module
     docstring for the layout); return the next sweep index.
 
@@ -155,11 +245,21 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
     unit_shir (U,): the local slot of the active Shirley scale of each peak unit's data set
     (-1: none); ds_shir (M,): each data set's Shirley direction (+1 / -1, 0: none); shir_slots:
     every Shirley slot (their free parameter changes all peak units of the data set).
+    Block moves (see above): block b moves the free parameters blk_par[blk_ptr[b]:
+    blk_ptr[b+1]] together and changes the units blk_units[blk_uptr[b]:blk_uptr[b+1]];
+    blk (L, B, block_width(D)) is their state (B = 0: single-parameter moves only, and the
+    numbers are those of a kernel without blocks). Each sweep runs, rung by rung, the
+    single-parameter moves, then every block's move.
     """
     N = x.shape[0]
     L, P = u.shape
     U = unit_ds.shape[0]
     Q = src.shape[0]
+    B = blk.shape[1]
+    D = 1
+    for b in range(B):
+        D = max(D, blk_ptr[b + 1] - blk_ptr[b])
+    acc0, on, re = block_phases(n_burn)
     has_pois = False
     for i in range(N):
         if pois[i]:
@@ -180,6 +280,8 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
     maxdep = 1
     for p in range(P):
         maxdep = max(maxdep, dep_ptr[p + 1] - dep_ptr[p])
+    for b in range(B):
+        maxdep = max(maxdep, blk_uptr[b + 1] - blk_uptr[b])
     newp = np.zeros((maxdep, N))  # new profiles of the affected units
     nlo = np.zeros(maxdep, dtype=np.int64)
     nhi = np.zeros(maxdep, dtype=np.int64)
@@ -192,6 +294,10 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
     lq = np.empty(Q)
     thp = np.empty(P)
     z = np.empty(P)
+    zb = np.empty(D)
+    ub = np.empty(D)
+    lpb = np.empty(D)
+
     for s in range(L):
         ss[s] = _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
                             unit_isbg, unit_shir, ds_shir, pois, counts, loc[s], prof[s], lo[s],
@@ -202,26 +308,62 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
             s = who[l]
             beta = betas[l]
             fill_normal(state, z, P)
-            for p in range(P):
-                if step[l, p] == 0.0:
-                    continue  # fixed prior: never moves (an always-accepted null move before)
-                unew = u[s, p] + step[l, p] * z[p]
-                lpn = _lp_sampled(codes[p], pp[p], unew, logsp[p])
-                if lpn == -np.inf:
-                    continue
-                tn = math.exp(unew) if logsp[p] else unew
-                d0, d1 = dep_ptr[p], dep_ptr[p + 1]
+            # moves m < P: parameter m alone; m = P + b: block b (once the blocks are on).
+            # One loop, so that the proposal's evaluation below is written (and inlined) once.
+            nmov = P + B if sweep >= on else P
+            for m in range(nmov):
+                if m < P:
+                    p = m
+                    if step[l, p] == 0.0:
+                        continue  # fixed prior: never moves (an always-accepted null move before)
+                    unew = u[s, p] + step[l, p] * z[p]
+                    lpn = _lp_sampled(codes[p], pp[p], unew, logsp[p])
+                    if lpn == -np.inf:
+                        continue
+                    tn = math.exp(unew) if logsp[p] else unew
+                    units = dep_units
+                    d0, d1 = dep_ptr[p], dep_ptr[p + 1]
+                    dlp = lpn - lp[s, p]
+                    if d1 > d0:
+                        for q in range(P):
+                            thp[q] = th[s, q]
+                        thp[p] = tn
+                else:
+                    bk = m - P
+                    st = blk[l, bk]
+                    if not st[BLK_SCALE] > 0.0:
+                        continue
+                    p0 = blk_ptr[bk]
+                    dd = blk_ptr[bk + 1] - p0
+                    fill_normal(state, zb, dd)
+                    ch = BLK_HEAD + D + D * D
+                    for q in range(P):
+                        thp[q] = th[s, q]
+                    dlp = 0.0
+                    for i in range(dd):
+                        v = 0.0
+                        for j in range(i + 1):
+                            v += st[ch + i * D + j] * zb[j]
+                        q = blk_par[p0 + i]
+                        ub[i] = u[s, q] + st[BLK_SCALE] * v
+                        lpb[i] = _lp_sampled(codes[q], pp[q], ub[i], logsp[q])
+                        if lpb[i] == -np.inf:
+                            dlp = -np.inf
+                            break
+                        dlp += lpb[i] - lp[s, q]
+                        thp[q] = math.exp(ub[i]) if logsp[q] else ub[i]
+                    if dlp == -np.inf:
+                        continue
+                    units = blk_units
+                    d0, d1 = blk_uptr[bk], blk_uptr[bk + 1]
                 dss = 0.0
                 ok = True
                 if d1 > d0:
-                    for q in range(P):
-                        thp[q] = th[s, q]
-                    thp[p] = tn
                     for q in range(Q):
                         lq[q] = loc[s, q]
                     # new local values of the affected units
                     for t in range(d0, d1):
-                        uu = dep_units[t]
+                        uu = units[t]
                         b = unit_base[uu]
                         for q in range(b, b + unit_npar[uu]):
                             v = a[q] * thp[src[q]] + c[q]
@@ -234,7 +376,7 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
                             v += g[q] * thp[off[q]]
                         lq[q] = v
                     for t in range(d0, d1):
-                        uu = dep_units[t]
+                        uu = units[t]
                         if not unit_isbg[uu] and not _ordered(lq, grp_ptr, grp_slot,
                                                               unit_grp[uu]):
                             ok = False
@@ -243,7 +385,7 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
                         continue
                     for t in range(d0, d1):
                         i = t - d0
-                        uu = dep_units[t]
+                        uu = units[t]
                         b = unit_base[uu]
                         rc = bool(unit_isbg[uu])
                         if not rc:
@@ -255,8 +397,6 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
                                 rc = True
                         recomp[i] = rc
                         if rc:
-                            m = unit_ds[uu]
-                            s0, s1 = seg[m], seg[m + 1]
                             a1, b1 = _unit_profile(uu, lq, x, hs, seg, unit_shape, ds_bg,
                                                    unit_ds, unit_base, unit_npar, unit_isbg,
                                                    unit_shir, ds_shir, newp[i])
@@ -282,7 +422,7 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
                             d[k] = 0.0
                     for t in range(d0, d1):
                         i = t - d0
-                        uu = dep_units[t]
+                        uu = units[t]
                         if unit_isbg[uu]:
                             for k in range(ulo[i], uhi[i]):
                                 d[k] += newp[i, k] - prof[s, uu, k]
@@ -309,7 +449,7 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
                                     dss += w[k] * d[k] * (d[k] - 2.0 * r[s, k])
                 if dss == np.inf:
                     continue  # zero likelihood (invalid Poisson mean): rejected at every rung
-                log_ratio = -0.5 * beta * dss + (lpn - lp[s, p])
+                log_ratio = -0.5 * beta * dss + dlp
                 if log_ratio >= 0.0 or uniform(state) < math.exp(log_ratio):
                     if d1 > d0:
                         # apply d to r once per point (d is zeroed as it is used)
@@ -320,7 +460,7 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
                                 d[k] = 0.0
                         for t in range(d0, d1):
                             i = t - d0
-                            uu = dep_units[t]
+                            uu = units[t]
                             if recomp[i]:
                                 for k in range(ulo[i], uhi[i]):
                                     prof[s, uu, k] = newp[i, k]
@@ -331,14 +471,35 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
                                 loc[s, q] = lq[q]
                         for q in shir_slots:
                             loc[s, q] = lq[q]
-                    u[s, p] = unew
-                    th[s, p] = tn
-                    lp[s, p] = lpn
                     ss[s] += dss
-                    acc_win[l, p] += 1
-                    if sampling:
-                        out_acc[l, p] += 1
+                    if m < P:
+                        u[s, p] = unew
+                        th[s, p] = tn
+                        lp[s, p] = lpn
+                        acc_win[l, p] += 1
+                        if sampling:
+                            out_acc[l, p] += 1
+                    else:
+                        for i in range(dd):
+                            q = blk_par[p0 + i]
+                            u[s, q] = ub[i]
+                            th[s, q] = thp[q]
+                            lp[s, q] = lpb[i]
+                        st[BLK_WIN] += 1.0
+                        if sampling:
+                            st[BLK_ACC] += 1.0
+            if B > 0 and acc0 <= sweep < re and on > acc0:
+                for bk in range(B):  # burn-in: the rung's block coordinates for the covariance
+                    p0 = blk_ptr[bk]
+                    dd = blk_ptr[bk + 1] - p0
+                    for i in range(dd):
+                        ub[i] = u[s, blk_par[p0 + i]]
+                    _block_accumulate(blk[l, bk], ub, dd, D, zb)
         swap_neighbours(betas, ss, who, state, out_swap, sampling)
+        if B > 0 and on > acc0 and (sweep + 1 == on or sweep + 1 == re):
+            for l in range(L):
+                for b in range(B):
+                    _block_factor(blk[l, b], blk_ptr[b + 1] - blk_ptr[b], D, sweep + 1 == on)
         if (sweep + 1) % RECOMPUTE_EVERY == 0:
             for s in range(L):
                 _locals(th[s], src, a, c, off, g, loc[s])
@@ -348,8 +509,26 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
         if not sampling:
             if (sweep + 1) % ADAPT_WINDOW == 0:
                 adapt_steps(step, acc_win, step_max)
+                if B > 0 and sweep >= on:
+                    _adapt_blocks(blk)
         else:
             record_sweep(sweep - n_burn, thin, ss, who, th, out_ne, out_theta)
         if (sweep + 1) % RECOMPUTE_EVERY == 0 and pause[0] != 0:
             return sweep + 1
     return stop
+
+
+@njit(cache=True)
+def _adapt_blocks(blk):
+    """End of an adaptation window with block moves: scale every active block's proposal
+    towards BLOCK_ACCEPT (at most x e^(+-2) per window, within [1e-4, 10])."""
+    L, B = blk.shape[0], blk.shape[1]
+    for l in range(L):
+        for b in range(B):
+            st = blk[l, b]
+            if st[BLK_SCALE] > 0.0:
+                rate = st[BLK_WIN] / ADAPT_WINDOW
+                sc = st[BLK_SCALE] * math.exp(2.0 * (rate - BLOCK_ACCEPT))
+                st[BLK_SCALE] = min(10.0, max(1e-4, sc))
+            st[BLK_WIN] = 0.0
+

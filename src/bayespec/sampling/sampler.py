@@ -11,7 +11,7 @@ kernel's ``sampling.joint.JOINT``; :mod:`.chunked` drives either in resumable pi
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from ..models.likelihood import CODES, valid_mean
 from ..models.model import Problem
 from ..models.priors import pack
+from .joint_kernel import BLK_ACC
 from .kernel import RECOMPUTE_EVERY, run_chain
 from .rng import seed_state
 from .seeds import chain_seqs
@@ -32,7 +33,9 @@ FIRST_STEP_OVERLAP = 2.0  # largest beta_2 * sd_prior(n E) accepted without exte
 
 @dataclass
 class ChainOutput:
-    """Raw output of one chain: ne (L, S), theta (L, D, P), acc (L, P), swap (L-1,), steps (L, P)."""
+    """Raw output of one chain: ne (L, S), theta (L, D, P), acc (L, P), swap (L-1,), steps (L, P);
+    blocks (L, B): accepted block moves while sampling (joint kernel with block moves), else
+    None."""
 
     ne: np.ndarray
     theta: np.ndarray
@@ -40,6 +43,7 @@ class ChainOutput:
     swap: np.ndarray
     steps: np.ndarray
     seconds: float
+    blocks: np.ndarray | None = None
 
 
 def geometric_ladder(top: float, replicas: int, ratio: float) -> np.ndarray:
@@ -96,7 +100,8 @@ class ChainState:
     in-place arguments). ``sweep`` is the next sweep to run (0 .. burn_in + sweeps).
 
     u, step: (L, P); rng: uint64 (4,); who: int64 (L,); acc_win, acc: int64 (L, P);
-    ne: (L, sweeps); theta: (L, sweeps // thin, P); swap: int64 (L-1,); seconds: kernel time.
+    ne: (L, sweeps); theta: (L, sweeps // thin, P); swap: int64 (L-1,); seconds: kernel time;
+    blk: (L, B, W) the block moves' state of the joint kernel (joint_kernel.py; B = 0: none).
     """
 
     u: np.ndarray
@@ -110,9 +115,10 @@ class ChainState:
     swap: np.ndarray
     sweep: int = 0
     seconds: float = 0.0
+    blk: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
 
 
-STATE_ARRAYS = ("u", "step", "rng", "who", "acc_win", "ne", "theta", "acc", "swap")
+STATE_ARRAYS = ("u", "step", "rng", "who", "acc_win", "ne", "theta", "acc", "swap", "blk")
 
 
 def start_chain(problem: Problem, betas: np.ndarray, sweeps: int, thin: int, seed: int,
@@ -155,8 +161,9 @@ def advance(problem: Problem, betas: np.ndarray, burn_in: int, thin: int, cs: Ch
 
 def chain_output(cs: ChainState, sampled: int, thin: int) -> ChainOutput:
     """The ChainOutput of the first ``sampled`` sampling sweeps of a chain."""
+    blocks = cs.blk[..., BLK_ACC].copy() if cs.blk.size else None
     return ChainOutput(cs.ne[:, :sampled], cs.theta[:, :sampled // thin], cs.acc, cs.swap,
-                       cs.step, cs.seconds)
+                       cs.step, cs.seconds, blocks)
 
 
 def run_one(problem: Problem, betas: np.ndarray, burn_in: int, sweeps: int, thin: int,
