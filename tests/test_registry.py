@@ -18,6 +18,7 @@ from bayespec.models.likelihood import poisson_energy
 from bayespec.models.lines import reference
 from bayespec.models.priors import _DISTS, parse_prior
 from bayespec.models.shapes import BACKGROUNDS, SHAPES, background_any, profile_any, uniform_step
+from bayespec.models.shirley import shirley_direction
 from bayespec.sampling import batched
 from bayespec.sampling.kernel import _pois_ss, log_prior
 
@@ -68,18 +69,27 @@ def test_numba_profile_matches_reference(name, uniform):
 
 @pytest.mark.parametrize("name", sorted(BACKGROUNDS))
 def test_numba_background_matches_reference(name):
+    """Against batched.background, or (tougaard, computed from the measured data: Numba only)
+    models.lines.reference.tougaard_background."""
     bg = BACKGROUNDS[name]
     x = _axis(False)
     m = bg.ncoef(3 if name in ("polynomial", "legendre") else None)
     rng = np.random.default_rng(5)
     kind = name if name in ("exponential", "legendre") else "polynomial"
     for _ in range(10):
-        coefs = rng.normal(size=m) if kind == "polynomial" else np.array(
-            [rng.uniform(0.1, 3), rng.uniform(0, 0.5)])
+        ydata = rng.uniform(0, 100, x.size)
+        if name == "tougaard":
+            coefs = np.array([rng.uniform(0, 5), rng.uniform(1e3, 5e3), rng.uniform(1e-2, 10)])
+        else:
+            coefs = rng.normal(size=m) if kind == "polynomial" else np.array(
+                [rng.uniform(0.1, 3), rng.uniform(0, 0.5)])
         out = np.zeros(x.size)
         if m:
-            background_any(bg.code, x, coefs, out)
-        ref = batched.background(np, kind, x, coefs[None, :])[0] if m else np.zeros(x.size)
+            background_any(bg.code, x, ydata, coefs, out)
+        if name == "tougaard":
+            ref = reference.tougaard_background(x, ydata, *coefs, shirley_direction(ydata))
+        else:
+            ref = batched.background(np, kind, x, coefs[None, :])[0] if m else np.zeros(x.size)
         np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
 
 

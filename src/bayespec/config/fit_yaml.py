@@ -303,7 +303,8 @@ class BackgroundBlock(_Block):
     shirley: _Shirley = Field(
         False, description="true: add the data's iterative Shirley background as a fixed "
                            "offset to the model mean; active: the Shirley step of the model's "
-                           "own peaks inside the model, its scale sampled (priors.shirley)")
+                           "own peaks inside the model, its scale sampled (priors.shirley); "
+                           "not with kind tougaard")
 
     @classmethod
     def _rules(cls, v: dict) -> None:
@@ -316,6 +317,12 @@ class BackgroundBlock(_Block):
         if kind not in _DEGREE_KINDS and degree is not None:
             raise _fail(f"only allowed with kind polynomial (kind is {kind}); remove it or set "
                         f"kind: polynomial", sub="degree")
+        shirley = v.get("shirley", False)
+        if shapes.BACKGROUNDS[kind].uses_data and (shirley is True or shirley == "active"):
+            raise _fail(f"not with model.background.kind {kind}: both model the inelastic "
+                        f"background (the {kind} background is computed from the measured "
+                        f"data); remove model.background.shirley, or use kind constant or "
+                        f"linear with shirley: {str(shirley).lower()}", sub="shirley")
 
 
 def _background_shorthand(v: Any) -> Any:
@@ -434,7 +441,8 @@ def _prior_fields() -> dict[str, Any]:
                          "step height per unit peak area; positive support; "
                          "model.background.shirley: active only)")
     fields["background"] = ("one prior for all background coefficients, or a list with one "
-                            "prior per coefficient")
+                            "prior per coefficient (tougaard: c0, B, C; B and C need positive "
+                            "support, default log-normal around 2866 and 1643 eV^2)")
     out = {}
     for k, desc in fields.items():
         schema = _BG_PRIOR_SCHEMA if k == "background" else _PRIOR_SCHEMA
@@ -674,8 +682,9 @@ def _parse_bg_prior(spec: Any, bgm: BackgroundBlock) -> Prior | list[Prior]:
                         f"background has {ncoef} coefficient(s) "
                         f"({', '.join(bg.coef_names(ncoef))}); give exactly {ncoef} or one "
                         f"prior (a mapping) for all", prior=True, keyed=True)
-        return [_prior(s, f"priors.background[{i}]", False) for i, s in enumerate(spec)]
-    return _prior(spec, "priors.background", False)
+        return [_prior(s, f"priors.background[{i}]", i in bg.positive)
+                for i, s in enumerate(spec)]
+    return _prior(spec, "priors.background", bool(bg.positive))  # also the positive ones
 
 
 # ============================================================================ error messages

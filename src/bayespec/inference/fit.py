@@ -91,9 +91,11 @@ _CURVE_CACHE_MAX = 8  # entries; a batch job fits one K to many spectra with one
 def _prior_curves(problem: Problem, seed: int, draws: int) -> np.ndarray:
     """Model curves (draws, n) of the prior draws, without the fixed offset. The draws depend
     only on the priors, K and the seed, so spectra of a batch sharing an axis share them:
-    cached (the Python-level curve loop was ~12 ms of every fit)."""
+    cached (the Python-level curve loop was ~12 ms of every fit); a background computed from
+    the data (tougaard) keys them on the data too."""
     key = (problem.K, problem.shape.name, problem.background.name, problem.nb, problem.h,
-           problem.x.tobytes(), repr(problem.priors), seed, draws)
+           problem.x.tobytes(), repr(problem.priors), seed, draws,
+           problem.y.tobytes() if problem.background.uses_data else None)
     hit = _CURVE_CACHE.get(key)
     if hit is not None:
         return hit

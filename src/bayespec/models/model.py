@@ -12,6 +12,7 @@ from .likelihood import LIKELIHOODS, check_counts
 from .priors import Prior, parse_prior
 from .shapes import BACKGROUNDS, EXTRAS, SHAPES, Background, Shape, uniform_step
 from .shirley import running_integral, shirley_direction
+from .tougaard import universal_log_priors
 
 PEAK_KINDS = ("amplitude", "center", "width")
 
@@ -84,7 +85,8 @@ class Problem:
             if self.shirley_dir:
                 out[d] += t[nb0 + self.nb] * running_integral(self.x, out[d], self.shirley_dir)
             if self.nb:
-                self.background.evaluate(self.x, np.ascontiguousarray(t[nb0:nb0 + self.nb]), bgc)
+                self.background.curve(self.x, self.y, np.ascontiguousarray(t[nb0:nb0 + self.nb]),
+                                      bgc)
                 out[d] += bgc
         if self.offset is not None:
             out += self.offset
@@ -104,8 +106,8 @@ class Problem:
                                         np.ascontiguousarray(theta[o + 3:o + st]), g)
             out[k, lo:hi] = theta[o] * g[lo:hi]
         if self.nb:
-            self.background.evaluate(self.x, np.ascontiguousarray(theta[nb0:nb0 + self.nb]),
-                                     out[-1])
+            self.background.curve(self.x, self.y, np.ascontiguousarray(theta[nb0:nb0 + self.nb]),
+                                  out[-1])
         if self.shirley_dir:
             out[-1] += theta[nb0 + self.nb] * running_integral(self.x, out[:-1].sum(axis=0),
                                                                self.shirley_dir)
@@ -121,7 +123,8 @@ def default_priors(x: np.ndarray, y: np.ndarray, shape: str, bg: str, nb: int) -
     log-normal between two sampling steps and a quarter of the axis (+-2 sigma), since a peak
     narrower than the sampling cannot be resolved and spikes on single points would otherwise
     be a mode of their own; background coefficients normal, each term reaching about twice the
-    data's magnitude over the axis.
+    data's magnitude over the axis; a Tougaard background's c0 as a constant background's,
+    its B and C log-normal around the universal 2866 and 1643 eV^2 (sigma 1 and 0.5).
     """
     span = float(x[-1] - x[0])
     step = float(np.median(np.diff(x)))
@@ -143,6 +146,9 @@ def default_priors(x: np.ndarray, y: np.ndarray, shape: str, bg: str, nb: int) -
     if bg == "legendre":  # on t in [-1, 1]: c0 the mean level, c_j each a change across the axis
         out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 2 * ymag}] + [
             {"dist": "normal", "mean": 0.0, "sd": 2 * yspan} for _ in range(nb - 1)]
+    elif bg == "tougaard":  # c0 a level; B, C (eV^2) around the universal cross-section
+        out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 2 * ymag},
+                             *universal_log_priors()]
     elif bg == "exponential":
         out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 2 * ymag},
                              {"dist": "uniform", "low": 0.0, "high": 10.0 / span}]
@@ -150,6 +156,12 @@ def default_priors(x: np.ndarray, y: np.ndarray, shape: str, bg: str, nb: int) -
         out["background"] = [{"dist": "normal", "mean": 0.0, "sd": 2 * ymag / xmag ** j}
                              for j in range(nb)]
     return out
+
+
+def _spec_text(spec: dict) -> str:
+    """A prior spec as FIT.yaml flow text: {dist: lognormal, mu: 7.961, sigma: 1}."""
+    return "{" + ", ".join(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}"
+                           for k, v in spec.items()) + "}"
 
 
 _REQUIRED = {"splitting": "{dist: fixed, value: 3.67} (signed: partner at center + splitting)",
@@ -204,6 +216,13 @@ def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: st
     if shirley not in (True, False, "active"):
         raise ConfigError(f"model.background.shirley: {shirley!r}; use false, true (the data's "
                           f"Shirley curve as a fixed offset) or active (in the model)")
+    if bgd.uses_data and bool(shirley):
+        raise ConfigError(f"model.background: kind {background} with shirley: "
+                          f"{str(shirley).lower()}: both model the inelastic background (the "
+                          f"{background} background is computed from the measured data"
+                          f"{', which a fixed Shirley offset would change' if not active else ''}"
+                          f"); remove model.background.shirley, or use kind constant / linear "
+                          f"with shirley")
     if bool(shirley) and not active:
         from .shirley import shirley_background
 
@@ -241,6 +260,12 @@ def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: st
         raise ConfigError(f"{prior_key}.background: {len(bp)} priors given but the "
                           f"{background} "
                           f"background has {nb} coefficients; give one prior or {nb}")
+    for j in bgd.positive:
+        if not bp[j].positive:
+            raise ConfigError(f"{prior_key}.background[{j}]: the {background} background's "
+                              f"{bgd.coef_names(nb)[j]} must be positive but the {bp[j].dist} "
+                              f"prior has support down to {bp[j].support[0]:g}; use e.g. "
+                              f"{_spec_text(defaults['background'][j])} (the default)")
     names, plist = [], []
     for k in range(K):
         for kind, p in zip(PEAK_KINDS + shp.extra, peak_priors):

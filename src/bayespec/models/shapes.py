@@ -9,7 +9,11 @@ vectorised exp, so exp dominates an O(n) move otherwise). ``extra`` holds shape 
 beyond (amplitude, center, width), e.g. the pseudo-Voigt mixing fraction.
 
 A background function has the signature ``background(x, coefs, out)`` and writes the full (n,)
-curve. ``amplitude`` is always the peak height, so the amplitude move never needs exp().
+curve; one computed from the measured data (``Background.uses_data``: tougaard) takes the data
+too, ``background(x, ydata, coefs, out)``. The kernels call every background through
+``background_any(code, x, ydata, coefs, out)`` (the others ignore ``ydata``); Python code
+through ``Background.curve(x, ydata, coefs, out)``. ``amplitude`` is always the peak height, so
+the amplitude move never needs exp().
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Callable
 import numpy as np
 from numba import njit
 
+from . import tougaard as _tougaard
 from .lines import broadened, diffraction, edges, gl, mossbauer
 
 # Gaussian tails beyond this many sd are below exp(-36) = 2e-16 of the height: treated as 0.
@@ -62,13 +67,29 @@ class Extra:
 
 @dataclass(frozen=True)
 class Background:
-    """A registered background."""
+    """A registered background.
+
+    uses_data: computed from the measured data (evaluate takes ``ydata``: tougaard);
+    positive: indices of the coefficients that must have a positive prior (sampled in log
+    space)."""
 
     name: str
     code: int  # index used by background_any inside the kernel
-    evaluate: Callable  # numba dispatcher background(x, coefs, out)
+    evaluate: Callable  # numba dispatcher background(x, coefs, out) (+ ydata, see uses_data)
     ncoef: Callable[[int | None], int]  # degree -> number of coefficients
     coef_names: Callable[[int], list[str]]
+    uses_data: bool = False
+    positive: tuple[int, ...] = ()
+
+    def curve(self, x: np.ndarray, ydata: np.ndarray, coefs: np.ndarray,
+              out: np.ndarray) -> None:
+        """Write the background of coefficients ``coefs`` on axis ``x`` into ``out`` (n,);
+        ``ydata`` (n,) is the measured data (read only when ``uses_data``), as the kernels'
+        background_any."""
+        if self.uses_data:
+            self.evaluate(x, ydata, coefs, out)
+        else:
+            self.evaluate(x, coefs, out)
 
 
 SHAPES: dict[str, Shape] = {}
@@ -150,11 +171,13 @@ def register_shape(name: str, width_meaning: str, area, fwhm, extra: tuple[str, 
     return deco
 
 
-def register_background(name: str, ncoef, coef_names):
-    """Decorator: register a Numba background function under ``name``."""
+def register_background(name: str, ncoef, coef_names, uses_data: bool = False,
+                        positive: tuple[int, ...] = ()):
+    """Decorator: register a Numba background function under ``name`` (see Background)."""
 
     def deco(fn):
-        BACKGROUNDS[name] = Background(name, len(_BG_FUNCS), fn, ncoef, coef_names)
+        BACKGROUNDS[name] = Background(name, len(_BG_FUNCS), fn, ncoef, coef_names, uses_data,
+                                       tuple(positive))
         _BG_FUNCS.append(fn)
         return fn
 
@@ -703,6 +726,12 @@ def legendre(x, coefs, out):
         out[i] = acc
 
 
+TOUGAARD_COEFS = ["c0", "tougaard_B", "tougaard_C"]
+tougaard = register_background("tougaard", lambda d: 3, lambda m: list(TOUGAARD_COEFS),
+                               uses_data=True, positive=(1, 2))(_tougaard.tougaard)
+# c0 + B sum_j K(T_ij) y_j |dE_j| from the measured data y (models/tougaard.py); B, C > 0
+
+
 # Kernel-side dispatch. Numba cannot cache a kernel that takes functions as arguments (the
 # cache key holds their addresses, so every process would recompile for ~8 s), hence one
 # branch per registered function here; the asserts keep these in step with the registry.
@@ -751,14 +780,17 @@ def profile_any(code, x, h, center, width, extra, out):
 
 
 @njit(cache=True)
-def background_any(code, x, coefs, out):
-    """Dispatch to the registered background with ``code`` (see Background.code)."""
+def background_any(code, x, ydata, coefs, out):
+    """Dispatch to the registered background with ``code`` (see Background.code); ``ydata``
+    (n,) is the measured data, read only by the backgrounds computed from it (tougaard)."""
     if code == 0:
         polynomial(x, coefs, out)
     elif code == 1:
         exponential(x, coefs, out)
-    else:
+    elif code == 2:
         legendre(x, coefs, out)
+    else:
+        tougaard(x, ydata, coefs, out)
 
 
 assert [s.profile for s in sorted(SHAPES.values(), key=lambda s: s.code)] == [
@@ -766,7 +798,7 @@ assert [s.profile for s in sorted(SHAPES.values(), key=lambda s: s.code)] == [
     doublet_pseudo_voigt, doublet_asym_pseudo_voigt, voigt, doniach_gaussian, doublet_voigt,
     doublet_doniach_gaussian, gl_sum, gl_product, split_pseudo_voigt, kalpha_pseudo_voigt,
     edge_arctan, edge_erf, mossbauer_doublet, mossbauer_sextet], "update profile_any"
-assert _BG_FUNCS == [polynomial, exponential, legendre], "update background_any"
+assert _BG_FUNCS == [polynomial, exponential, legendre, tougaard], "update background_any"
 
 
 def uniform_step(x: np.ndarray) -> float:

@@ -38,6 +38,9 @@ _M2 = 0x94D049BB133111EB
 #: the Numba backend only: their quadratures and series have no vectorised form here yet)
 SHAPES = ("gaussian", "gaussian_nagata", "lorentzian", "pseudo_voigt", "asym_pseudo_voigt",
           "doublet_gaussian", "doublet_pseudo_voigt", "doublet_asym_pseudo_voigt")
+#: the backgrounds with an array-API form below (tougaard, computed from the measured data by
+#: an O(n^2) sum per evaluation, runs on the Numba backend only)
+BACKGROUNDS = ("none", "constant", "linear", "polynomial", "exponential", "legendre")
 _SD_PER_HWHM = 1.0 / math.sqrt(2.0 * math.log(2.0))
 
 
@@ -115,7 +118,11 @@ def profile(xp, shape: str, x, center, width, extra):
 
 
 def background(xp, kind: str, x, coefs):
-    """Background curves (M, n) for coefficient rows coefs (M, m)."""
+    """Background curves (M, n) for coefficient rows coefs (M, m), of the kinds in
+    BACKGROUNDS."""
+    if kind not in BACKGROUNDS:
+        raise ValueError(f"background {kind!r} has no batched form; add it to "
+                         f"batched.background")
     M, m = coefs.shape
     if kind == "exponential":
         return coefs[:, 0:1] * xp.exp(-coefs[:, 1:2] * x[None, :])
@@ -162,6 +169,10 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
     if any(q.shirley_dir for q in problems):
         raise ConfigError("sampler.backend: an active Shirley background runs on the numba "
                           "backend only; set sampler.backend: numba")
+    if p0.background.name not in BACKGROUNDS:
+        raise ConfigError(f"sampler.backend: background {p0.background.name} runs on the numba "
+                          f"backend only (the array backends have {', '.join(BACKGROUNDS)}); "
+                          f"set sampler.backend: numba")
     if p0.shape.name not in SHAPES:
         raise ConfigError(f"sampler.backend: shape {p0.shape.name} runs on the numba backend "
                           f"only (the array backends have {', '.join(SHAPES)}); set "

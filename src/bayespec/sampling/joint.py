@@ -330,6 +330,9 @@ def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g, f
     pois = np.concatenate([np.full(p.n, p.likelihood == "poisson") for p in problems])
     counts = np.concatenate([p.y if p.likelihood == "poisson" else np.zeros(p.n)
                              for p in problems])
+    # the kernel's axis row and measured-data row (read by a background computed from the
+    # data, tougaard, on its data set; joint_kernel.py)
+    xy = np.ascontiguousarray(np.stack([x, np.concatenate([p.y for p in problems])]))
     unit_ds, unit_base, unit_npar, unit_isbg, unit_shape, unit_grp = [], [], [], [], [], []
     groups: list[list[int]] = []  # center slots of each order group, in peak order
     slot_unit = np.zeros(base[-1], dtype=np.int64)
@@ -378,7 +381,7 @@ def _assemble(names, problems, b, base, free_names, priors, src, a, c, off, g, f
     moving = [p for p in range(P) if not priors[p].fixed and deps[p]]
     blocks = _blocks([[p for p in moving if uu in deps[p]] for uu in range(len(unit_ds))],
                      moving, deps)
-    kernel_args = (x, hs, y, w, seg, np.array(unit_shape, dtype=np.int64),
+    kernel_args = (xy, hs, y, w, seg, np.array(unit_shape, dtype=np.int64),
                    np.array([p.background.code for p in problems], dtype=np.int64),
                    np.array(unit_ds, dtype=np.int64), np.array(unit_base, dtype=np.int64),
                    np.array(unit_npar, dtype=np.int64), np.array(unit_isbg, dtype=np.bool_),

@@ -1,6 +1,9 @@
 """Numba exchange Monte Carlo kernel for a joint model over several data sets (integration).
 
-The data sets are concatenated: x, y, w (N,) with data set m on [seg[m], seg[m+1]). The joint
+The data sets are concatenated: x, y, w (N,) with data set m on [seg[m], seg[m+1]); the kernel
+takes x as row 0 of xy (2, N), whose row 1 is the measured data (read by a background computed
+from the data, tougaard: one array argument fewer to pass to, and reference-count in, every
+_unit_profile call than a separate data array). The joint
 weights w already contain each data set's noise precision b_m (times its sd-column weights),
 so the tempered target is exp(-beta * sum_i w_i r_i^2 / 2) phi(theta) with beta in [0, 1].
 
@@ -43,38 +46,39 @@ def _locals(th, src, a, c, off, g, out):
 
 
 @njit(cache=True)
-def _unit_profile(u, loc, x, hs, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
+def _unit_profile(u, loc, xy, hs, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
                   unit_isbg, unit_shir, ds_shir, out):
     """Write unit u's unit-height profile (or background curve) into out[seg]; return the
     global window (lo, hi) outside which it is zero. A peak of a data set with an active
-    Shirley background carries its share of the step: g + s Q(g) (models/shirley.py)."""
+    Shirley background carries its share of the step: g + s Q(g) (models/shirley.py).
+    xy (2, N): the axis x and the measured data (read by a background computed from it)."""
     m = unit_ds[u]
     s0, s1 = seg[m], seg[m + 1]
     b = unit_base[u]
     k = unit_npar[u]
     if unit_isbg[u]:
-        background_any(ds_bg[m], x[s0:s1], loc[b:b + k], out[s0:s1])
+        background_any(ds_bg[m], xy[0, s0:s1], xy[1, s0:s1], loc[b:b + k], out[s0:s1])
         return s0, s1
-    lo, hi = profile_any(unit_shape[u], x[s0:s1], hs[m], loc[b + 1], loc[b + 2],
+    lo, hi = profile_any(unit_shape[u], xy[0, s0:s1], hs[m], loc[b + 1], loc[b + 2],
                          loc[b + 3:b + k], out[s0:s1])
     if unit_shir[u] >= 0:
-        lo, hi = add_shirley(x[s0:s1], out[s0:s1], lo, hi, ds_shir[m], loc[unit_shir[u]])
+        lo, hi = add_shirley(xy[0, s0:s1], out[s0:s1], lo, hi, ds_shir[m], loc[unit_shir[u]])
     return s0 + lo, s0 + hi
 
 
 @njit(cache=True)
-def _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar, unit_isbg,
+def _full_state(xy, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar, unit_isbg,
                 unit_shir, ds_shir, pois, counts, loc, prof, lo, hi, r):
     """Recompute one replica's profiles and residual from loc; return 2 E: sum w r^2 over the
     Gaussian points plus twice the Poisson deviance of the mean counts - r over the points of
-    Poisson data sets (+inf where that mean is invalid)."""
-    N = x.shape[0]
+    Poisson data sets (+inf where that mean is invalid). xy (2, N): axis and measured data."""
+    N = xy.shape[1]
     for i in range(N):
         r[i] = y[i]
     for u in range(unit_ds.shape[0]):
         for i in range(N):
             prof[u, i] = 0.0
-        a0, b0 = _unit_profile(u, loc, x, hs, seg, unit_shape, ds_bg, unit_ds, unit_base,
+        a0, b0 = _unit_profile(u, loc, xy, hs, seg, unit_shape, ds_bg, unit_ds, unit_base,
                                unit_npar, unit_isbg, unit_shir, ds_shir, prof[u])
         lo[u] = a0
         hi[u] = b0
@@ -221,7 +225,7 @@ def _block_factor(st, dd, D, first):
 
 
 @njit(cache=True, nogil=True)
-def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
+def run_joint_chain(xy, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
                     unit_isbg, src, a, c, off, g, dep_ptr, dep_units, unit_grp, grp_ptr,
                     grp_slot, pois, counts, unit_shir, ds_shir, shir_slots, blk_ptr, blk_par,
                     blk_uptr, blk_units, codes, pp, logsp, betas, u, step, step_max, n_burn,
@@ -234,6 +238,9 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
     unit_grp (U,): each peak unit's order group, whose centers (local slots
     grp_slot[grp_ptr[g]:grp_ptr[g+1]], in peak order) are kept strictly increasing: one group
     per data set, or per component of a composite model.
+    xy (2, N): the concatenated axis x (row 0) and every data set's measured data (row 1: the
+    raw counts of a Poisson data set), which a background computed from the data (tougaard)
+    reads on its data set.
     pois: bool (N,) points of Poisson data sets, whose energy is the deviance of the mean
     counts - r (counts (N,): the raw counts there; y is counts minus any fixed offset), as in
     kernel.py; the other points' energy is w r^2 / 2.
@@ -251,7 +258,7 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
     numbers are those of a kernel without blocks). Each sweep runs, rung by rung, the
     single-parameter moves, then every block's move.
     """
-    N = x.shape[0]
+    N = xy.shape[1]
     L, P = u.shape
     U = unit_ds.shape[0]
     Q = src.shape[0]
@@ -299,7 +306,7 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
     lpb = np.empty(D)
 
     for s in range(L):
-        ss[s] = _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
+        ss[s] = _full_state(xy, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, unit_npar,
                             unit_isbg, unit_shir, ds_shir, pois, counts, loc[s], prof[s], lo[s],
                             hi[s], r[s])
     for sweep in range(start, stop):
@@ -397,7 +404,7 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
                                 rc = True
                         recomp[i] = rc
                         if rc:
-                            a1, b1 = _unit_profile(uu, lq, x, hs, seg, unit_shape, ds_bg,
+                            a1, b1 = _unit_profile(uu, lq, xy, hs, seg, unit_shape, ds_bg,
                                                    unit_ds, unit_base, unit_npar, unit_isbg,
                                                    unit_shir, ds_shir, newp[i])
                             a0, b0 = lo[s, uu], hi[s, uu]
@@ -503,7 +510,7 @@ def run_joint_chain(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base, uni
         if (sweep + 1) % RECOMPUTE_EVERY == 0:
             for s in range(L):
                 _locals(th[s], src, a, c, off, g, loc[s])
-                ss[s] = _full_state(x, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base,
+                ss[s] = _full_state(xy, hs, y, w, seg, unit_shape, ds_bg, unit_ds, unit_base,
                                     unit_npar, unit_isbg, unit_shir, ds_shir, pois, counts,
                                     loc[s], prof[s], lo[s], hi[s], r[s])
         if not sampling:

@@ -219,8 +219,10 @@ def _pois_dss_amp(counts, r, g, d, lo, hi):
 
 
 @njit(cache=True)
-def _full_state(shape_code, bg_code, x, h, y, w, K, stride, nb, th, prof, lo, hi, bg, r, coefs):
-    """Recompute one replica's profiles, background and residual from th; return sum w r^2."""
+def _full_state(shape_code, bg_code, x, h, y, w, K, stride, nb, th, prof, lo, hi, bg, r, coefs,
+                ydata):
+    """Recompute one replica's profiles, background and residual from th; return sum w r^2.
+    ydata: the measured data, which a background computed from it (tougaard) reads."""
     n = x.shape[0]
     for i in range(n):
         r[i] = y[i]
@@ -237,7 +239,7 @@ def _full_state(shape_code, bg_code, x, h, y, w, K, stride, nb, th, prof, lo, hi
     if nb > 0:
         for j in range(nb):
             coefs[j] = th[K * stride + j]
-        background_any(bg_code, x, coefs, bg)
+        background_any(bg_code, x, ydata, coefs, bg)
         for i in range(n):
             r[i] -= bg[i]
     else:
@@ -271,8 +273,10 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
     Outputs (accumulated in place): out_ne (L, n_sweeps) n*E = sum w r^2 / 2 at each rung after
     each sampling sweep; out_theta (L, n_sweeps // thin, P) natural-space draws; out_acc (L, P)
     accepted Metropolis moves during sampling; out_swap (L-1,) accepted swaps l <-> l+1.
-    likelihood: GAUSSIAN_LIK or POISSON_LIK; counts (n,): the raw counts (Poisson only; y is
-    then counts minus a fixed offset). With Poisson, ne is the deviance energy E (see above).
+    likelihood: GAUSSIAN_LIK or POISSON_LIK; counts (n,): the measured data (sampler.advance
+    passes Problem.y: the raw counts of a Poisson fit, y then being counts minus a fixed
+    offset); the Poisson energy and a background computed from the data (tougaard) read it.
+    With Poisson, ne is the deviance energy E (see above).
     Parameters with step 0 (fixed priors) are never proposed.
     """
     poisson = likelihood == POISSON_LIK
@@ -298,7 +302,7 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
     extra = np.empty(max(stride - 3, 1))
     for s in range(L):
         ss[s] = _full_state(shape_code, bg_code, x, h, y, w, K, stride, nb, th[s], prof[s], lo[s],
-                            hi[s], bg[s], r[s], coefs)
+                            hi[s], bg[s], r[s], coefs, counts)
         if poisson:
             ss[s] = _pois_ss(counts, r[s])
     ulo = uhi = a1 = b1 = 0
@@ -366,7 +370,7 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
                     for e in range(nb):
                         coefs[e] = th[s, npk + e]
                     coefs[jb] = tn
-                    background_any(bg_code, x, coefs[:nb], bg2)
+                    background_any(bg_code, x, counts, coefs[:nb], bg2)
                     if poisson:
                         dss = _pois_dss_swap(counts, r[s], bg[s], bg2, 1.0, 0, n)
                     else:
@@ -400,7 +404,7 @@ def run_chain(shape_code, bg_code, x, h, y, w, K, stride, nb, codes, pp, logsp, 
         if (sweep + 1) % RECOMPUTE_EVERY == 0:
             for s in range(L):
                 ss[s] = _full_state(shape_code, bg_code, x, h, y, w, K, stride, nb, th[s], prof[s],
-                                    lo[s], hi[s], bg[s], r[s], coefs)
+                                    lo[s], hi[s], bg[s], r[s], coefs, counts)
                 if poisson:
                     ss[s] = _pois_ss(counts, r[s])
         if not sampling:

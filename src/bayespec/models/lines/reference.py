@@ -114,3 +114,18 @@ def profile(name: str, x: np.ndarray, center: float, width: float,
             out -= rel / (1 + ((x - v) / width) ** 2)
         return out
     raise KeyError(f"no reference profile for shape {name!r}")
+
+
+def tougaard_background(x: np.ndarray, y: np.ndarray, c0: float, B: float, C: float,
+                        direction: int) -> np.ndarray:
+    """The Tougaard background (n,) of the measured spectrum y, as a dense matrix product:
+    c0 + B sum_j K(T_ij) y_j |dE_j|, K(T) = T / (C + T^2)^2, |dE_j| = |np.gradient(x)_j|, the
+    loss T_ij = |x_i - x_j| from the points j before i (direction +1: the inelastic step toward
+    the end of the axis, a binding-energy axis) or after i (-1: a kinetic-energy axis)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    i = np.arange(x.size)
+    T = np.abs(x[:, None] - x[None, :])
+    loss_side = (i[None, :] < i[:, None]) if direction > 0 else (i[None, :] > i[:, None])
+    K = np.where(loss_side, T / (C + T * T) ** 2, 0.0)
+    return c0 + B * (K @ (y * np.abs(np.gradient(x))))
