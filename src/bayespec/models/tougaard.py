@@ -1,4 +1,5 @@
-"""Tougaard background of XPS inelastic losses (Tougaard 1989, the universal cross-section).
+"""Tougaard background of XPS inelastic losses (the universal cross-section: S. Tougaard, Surf.
+Interface Anal. 11, 453 (1988)).
 
 Electrons that lose an energy T > 0 on their way out appear at a lower kinetic energy (a higher
 binding energy) than their line. With Tougaard's universal inelastic cross-section
@@ -39,9 +40,9 @@ import numpy as np
 from numba import njit
 
 __all__ = ["UNIVERSAL_B", "UNIVERSAL_C", "DIRECTION_ENDS", "cross_section", "data_direction",
-           "tougaard"]
+           "tougaard", "universal_log_priors"]
 
-UNIVERSAL_B = 2866.0  # eV^2, Tougaard's universal cross-section (Tougaard 1989)
+UNIVERSAL_B = 2866.0  # eV^2, Tougaard's universal cross-section
 UNIVERSAL_C = 1643.0  # eV^2
 DIRECTION_ENDS = 5  # points averaged at each end for the direction (shirley_direction's ends)
 
@@ -65,16 +66,6 @@ def data_direction(y):
     for i in range(n - e, n):
         last += y[i]
     return 1 if last / e >= first / e else -1
-
-
-@njit(cache=True, inline="always")
-def _step(x, j, n):
-    """|dE_j|: |np.gradient(x)[j]| (central difference inside, one-sided at the ends); n >= 2."""
-    if j == 0:
-        return abs(x[1] - x[0])
-    if j == n - 1:
-        return abs(x[n - 1] - x[n - 2])
-    return abs((x[j + 1] - x[j - 1]) / 2.0)
 
 
 # error_model "numpy": a float division without Python's ZeroDivisionError check, which keeps
@@ -102,7 +93,11 @@ def tougaard(x, ydata, coefs, out):
     if d > 0:
         for j in range(n - 1):  # the points after j
             xj = x[j]
-            wj = _step(x, j, n) * ydata[j]
+            if j == 0:
+                dE = abs(x[1] - x[0])
+            else:
+                dE = abs((x[j + 1] - x[j - 1]) / 2.0)
+            wj = dE * ydata[j]
             for t in range(n - 1 - j):
                 T = abs(x[j + 1 + t] - xj)
                 q = C + T * T
@@ -110,7 +105,11 @@ def tougaard(x, ydata, coefs, out):
     else:
         for j in range(1, n):  # the points before j
             xj = x[j]
-            wj = _step(x, j, n) * ydata[j]
+            if j == n - 1:
+                dE = abs(x[n - 1] - x[n - 2])
+            else:
+                dE = abs((x[j + 1] - x[j - 1]) / 2.0)
+            wj = dE * ydata[j]
             for t in range(j):
                 T = abs(xj - x[t])
                 q = C + T * T
