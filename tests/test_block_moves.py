@@ -20,10 +20,11 @@ import pytest
 from bayespec.config import parse_fit_config
 from bayespec.errors import ConfigError
 from bayespec.inference.composite import fit_composite
-from bayespec.inference.fit import FitSettings, fit_spectrum, settings_from_config
+from bayespec.inference.fit import FitSettings, block_stats, fit_spectrum, settings_from_config
 from bayespec.inference.runner import composite_candidates
 from bayespec.io.spectrum import Spectrum
-from bayespec.sampling.joint import (block_acceptance, build_joint, joint_ladder,
+from bayespec.sampling.sampler import chain_output
+from bayespec.sampling.joint import (build_joint, joint_ladder,
                                      run_joint_one, start_joint_chain, advance_joint,
                                      with_block_moves)
 from test_oracles import (Z, _linear_problem, assert_gaussian_posterior, ess,
@@ -130,7 +131,7 @@ def test_kernel_energies_with_block_moves_equal_the_model_energy(likelihood):
     cs = start_joint_chain(model, betas, 200, 1, 5, 0)
     advance_joint(model, betas, 400, 1, cs, 600)
     assert cs.blk.shape[:2] == (6, model.blocks[0].size - 1)
-    rate = block_acceptance(cs, 200)
+    rate = block_stats(model, [chain_output(cs, 200, 1)], 200)["block_acceptance"]
     assert np.all((rate >= 0) & (rate <= 1)) and rate[-1].max() > 0.05  # they do move
     for l in (0, 3, 5):
         np.testing.assert_allclose(cs.ne[l], model.energy(cs.theta[l]), rtol=1e-8, atol=1e-6)

@@ -653,13 +653,7 @@ def _parse_priors(block: BaseModel, model: ModelBlock) -> dict[str, Prior | list
                 raise _fail(f"{key}: only used by shape {' / '.join(users)}, not {model.shape}; "
                             f"remove it or change model.shape", prior=True, keyed=True)
             pr = _prior(spec, key, shapes.EXTRAS[k].positive)
-            lo, hi = pr.support
-            if k == "eta" and (lo < 0 or hi > 1):
-                raise _fail(f"{key}: eta is a mixing fraction in [0, 1] but the {pr.dist} prior "
-                            f"has support [{lo:g}, {hi:g}]; use {{dist: uniform, low: 0, high: "
-                            f"1}} or a truncnormal with low >= 0 and high <= 1",
-                            prior=True, keyed=True)
-            try:
+            try:  # the extra's registered support (eta in [0, 1], ...)
                 check_extra_prior(k, pr, key)
             except ConfigError as e:
                 raise _fail(str(e), prior=True, keyed=True) from None

@@ -252,13 +252,18 @@ def chunked_plan(s: FitSettings, checkpoint: str | os.PathLike | None,
                 checkpoint_every=s.checkpoint_every, restart_on_mismatch=restart_on_mismatch)
 
 
-def numbers_of(s: FitSettings) -> dict[str, Any]:
-    """The settings that decide a fit's numbers (a checkpoint's fingerprint; not threads).
-    ``moves`` only when not the default, so that checkpoints written before it existed still
-    match."""
-    out = {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
-                                      "seed", "thin", "extend", "target_se", "noise_sd",
-                                      "max_precision")}
+# the sampler settings that decide a joint (integrated) fit's numbers; a single fit's add the
+# noise refinement's (JOINT_NUMBERS + FIT_NUMBERS' last two)
+JOINT_NUMBERS = ("replicas", "ratio", "burn_in", "sweeps", "chains", "seed", "thin", "extend",
+                 "target_se")
+FIT_NUMBERS = JOINT_NUMBERS + ("noise_sd", "max_precision")
+
+
+def numbers_of(s: Any, keys: tuple[str, ...] = FIT_NUMBERS) -> dict[str, Any]:
+    """The settings (FitSettings or SamplerConfig ``s``) that decide a fit's numbers (a
+    checkpoint's fingerprint; not threads). ``moves`` only when not the default, so that
+    checkpoints written before it existed still match."""
+    out = {k: getattr(s, k) for k in keys}
     if s.moves != "single":
         out["moves"] = s.moves
     return out

@@ -52,8 +52,8 @@ from ..sampling.joint import (JointModel, _dataset_of, build_joint, joint_ladder
                               with_block_moves)
 from ..sampling.seeds import dataset_seed
 from .composite import candidates, fit_composite
-from .fit import (FitSettings, adapt_ladder, block_stats, fit_problems, fixed_nan,
-                  package_versions)
+from .fit import (JOINT_NUMBERS, FitSettings, adapt_ladder, block_stats, fit_problems, fixed_nan,
+                  numbers_of, package_versions)
 from .freeenergy import free_energy, model_probabilities, stepping_stone_se
 from .result import KFit
 
@@ -469,10 +469,7 @@ def _run_joint_chunked(model: JointModel, betas: np.ndarray, s: SamplerConfig,
     plan = Plan(burn_in=s.burn_in, sweeps=s.sweeps, thin=s.thin, chains=s.chains, seed=s.seed,
                 threads=s.threads or os.cpu_count() or 1, target_se=s.target_se,
                 checkpoint=checkpoint, checkpoint_every=s.checkpoint_every)
-    numbers = {k: getattr(s, k) for k in ("replicas", "ratio", "burn_in", "sweeps", "chains",
-                                          "seed", "thin", "extend", "target_se")}
-    if s.moves != "single":  # only then: checkpoints written before the key still match
-        numbers["moves"] = s.moves
+    numbers = numbers_of(s, JOINT_NUMBERS)
     # the fingerprint (package versions, array digests) only matters for a checkpoint file
     fp = None if checkpoint is None else checkpoint_mod.fingerprint([model], [betas], numbers,
                                                                      versions())

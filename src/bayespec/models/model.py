@@ -11,7 +11,7 @@ from ..errors import ConfigError, DataError
 from .likelihood import LIKELIHOODS, check_counts
 from .priors import Prior, parse_prior
 from .shapes import BACKGROUNDS, EXTRAS, SHAPES, Background, Shape, uniform_step
-from .shirley import running_integral, shirley_direction
+from .shirley import end_levels, running_integral, shirley_direction
 from .tougaard import universal_log_priors
 
 PEAK_KINDS = ("amplitude", "center", "width")
@@ -302,7 +302,7 @@ def shirley_prior(x: np.ndarray, y: np.ndarray, ends: int = 5) -> dict:
     end level (the scale of a Shirley step that explains the data's step)."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    ya, yb = float(y[:ends].mean()), float(y[-ends:].mean())
+    ya, yb = end_levels(y, ends)
     above = np.clip(y - min(ya, yb), 0.0, None)
     area = float(np.sum(0.5 * (above[1:] + above[:-1]) * np.diff(x))) or 1.0
     s0 = max(abs(yb - ya), 1e-3 * float(np.max(above) or 1.0)) / area

@@ -18,6 +18,7 @@ the amplitude move never needs exp().
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -496,7 +497,7 @@ def doublet_asym_pseudo_voigt(x, h, center, width, extra, out):
 def _voigt_area(a, w, extra):
     from scipy.special import voigt_profile  # scipy.special loads in ~0.1 s: on use only
 
-    return a / (voigt_profile(0.0, w, extra[..., 0]) * 1.0)
+    return a / voigt_profile(0.0, w, extra[..., 0])
 
 
 def _voigt_fwhm(w, extra):
@@ -533,7 +534,19 @@ def _ds_unit(w, extra):
     w = np.asarray(w, float)
     g = np.broadcast_to(np.asarray(extra[..., 0], float), w.shape)
     al = np.broadcast_to(np.asarray(extra[..., 1], float), w.shape)
-    keys = np.stack([(g / w).ravel(), al.ravel()], axis=1)
+    keys = np.ascontiguousarray(np.stack([(g / w).ravel(), al.ravel()], axis=1))
+    ua, uf, inv = _ds_unit_rows(keys.tobytes())
+    inv = inv.reshape(w.shape)
+    return ua[inv] * w, uf[inv] * w
+
+
+# the summary asks for a line's area and then its FWHM from the same draws: the grid work (one
+# 1201-point profile per distinct row) is done once for both
+@functools.lru_cache(maxsize=2)
+def _ds_unit_rows(key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit-sigma area and FWHM per distinct (gamma / sigma, alpha) row of the (R, 2) float64
+    array whose bytes are ``key``, and each row's index into them (R,)."""
+    keys = np.frombuffer(key, dtype=np.float64).reshape(-1, 2)
     uniq, inv = np.unique(keys, axis=0, return_inverse=True)
     ua, uf = np.empty(len(uniq)), np.empty(len(uniq))
     out = np.empty(1201)
@@ -550,8 +563,9 @@ def _ds_unit(w, extra):
         xl = u[left] + du * (hm - out[left]) / (out[left + 1] - out[left])
         xr = u[right - 1] + du * (out[right - 1] - hm) / (out[right - 1] - out[right])
         uf[j] = xr - xl
-    inv = inv.reshape(w.shape)
-    return ua[inv] * w, uf[inv] * w
+    for arr in (ua, uf, inv):
+        arr.flags.writeable = False  # shared by the cache's callers
+    return ua, uf, inv.ravel()
 
 
 def _ds_area(a, w, extra):

@@ -18,7 +18,7 @@ from numba import njit
 
 from ..errors import DataError
 
-__all__ = ["shirley_background", "shirley_direction", "running_integral", "add_shirley"]
+__all__ = ["end_levels", "shirley_background", "shirley_direction", "running_integral", "add_shirley"]
 
 
 def _cumtrapz(x: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -26,6 +26,13 @@ def _cumtrapz(x: np.ndarray, f: np.ndarray) -> np.ndarray:
     out = np.zeros_like(f)
     np.cumsum(0.5 * (f[1:] + f[:-1]) * np.diff(x), out=out[1:])
     return out
+
+
+def end_levels(y: np.ndarray, ends: int = 5) -> tuple[float, float]:
+    """(y_a, y_b): the means of the first and last ``ends`` points of y (units of y), the end
+    levels every Shirley quantity (background, direction, scale prior) starts from."""
+    y = np.asarray(y, dtype=float)
+    return float(y[:ends].mean()), float(y[-ends:].mean())
 
 
 def shirley_background(x: np.ndarray, y: np.ndarray, *, tol: float = 1e-6, max_iter: int = 50,
@@ -60,8 +67,7 @@ def shirley_background(x: np.ndarray, y: np.ndarray, *, tol: float = 1e-6, max_i
     if not (np.all(dx > 0) or np.all(dx < 0)):
         raise DataError("Shirley background: x must be strictly increasing or strictly "
                         "decreasing; sort the points and remove duplicates")
-    ya = float(y[:ends].mean())
-    yb = float(y[-ends:].mean())
+    ya, yb = end_levels(y, ends)
     step = yb - ya
     b = np.full_like(y, ya)
     if step == 0.0:
@@ -97,8 +103,8 @@ def shirley_background(x: np.ndarray, y: np.ndarray, *, tol: float = 1e-6, max_i
 def shirley_direction(y: np.ndarray, ends: int = 5) -> int:
     """+1 if the data's last ``ends`` points lie above its first (the step rises with x), else
     -1: the side of the inelastic background, from the data's end levels."""
-    y = np.asarray(y, dtype=float)
-    return 1 if float(y[-ends:].mean()) >= float(y[:ends].mean()) else -1
+    ya, yb = end_levels(y, ends)
+    return 1 if yb >= ya else -1
 
 
 def running_integral(x: np.ndarray, f: np.ndarray, direction: int) -> np.ndarray:

@@ -33,7 +33,7 @@ from ..models.priors import Prior, pack
 from ..models.shapes import EXTRAS
 from ..models.ties import Ref, Tie
 from .chunked import run_many
-from .joint_kernel import BLK_ACC, block_width, run_joint_chain
+from .joint_kernel import block_width, run_joint_chain
 from .rng import seed_state
 from .sampler import (FIRST_STEP_OVERLAP, LOG_STEP0, LOG_STEP_MAX, PRIOR_DRAWS, ChainBackend,
                       ChainOutput, ChainState, chain_output, geometric_ladder)
@@ -550,19 +550,16 @@ def start_joint_chain(model: JointModel, betas: np.ndarray, sweeps: int, thin: i
         swap=np.zeros(max(L - 1, 0), dtype=np.int64), blk=_block_state(model, L))
 
 
+def _n_blocks(model: JointModel) -> int:
+    """B, the number of blocks a chain of ``model`` moves (0 without block moves)."""
+    return model.blocks[0].size - 1 if model.block_moves else 0
+
+
 def _block_state(model: JointModel, L: int) -> np.ndarray:
     """The block moves' initial state (L, B, W) (B = 0 without block moves)."""
-    ptr = model.blocks[0]
-    B = ptr.size - 1 if model.block_moves else 0
-    D = int(np.max(np.diff(ptr))) if B else 1
+    B = _n_blocks(model)
+    D = int(np.max(np.diff(model.blocks[0]))) if B else 1
     return np.zeros((L, B, block_width(D)))
-
-
-def block_acceptance(cs: ChainState, sampled: int) -> np.ndarray:
-    """Acceptance rate (L, B) of each rung's block moves over ``sampled`` sampling sweeps."""
-    if cs.blk.size == 0 or sampled <= 0:
-        return np.zeros(cs.blk.shape[:2])
-    return cs.blk[..., BLK_ACC] / sampled
 
 
 def advance_joint(model: JointModel, betas: np.ndarray, burn_in: int, thin: int,
@@ -574,7 +571,7 @@ def advance_joint(model: JointModel, betas: np.ndarray, burn_in: int, thin: int,
     if pause is None:
         pause = np.zeros(1, dtype=np.int64)
     t0 = time.perf_counter()
-    if cs.blk.shape[:2] != _block_state(model, betas.shape[0]).shape[:2]:
+    if cs.blk.shape[:2] != (betas.shape[0], _n_blocks(model)):
         raise ValueError("the chain state's block moves do not match the model's "
                          "(block_moves set after start_joint_chain)")
     cs.sweep = int(run_joint_chain(
