@@ -182,6 +182,26 @@ def test_joint_kernel_energy(likelihood):
                                            atol=1e-6)
 
 
+def test_ties_keep_B_and_C_positive():
+    """tougaard_B / tougaard_C (background[1], [2]) may be tied only by '=' or a positive factor
+    to another B or C: a constant, an offset or a level c0 could make them negative."""
+    from bayespec.models.ties import parse_tie
+    from bayespec.sampling.joint import build_joint
+
+    x, y, _ = _data(np.random.default_rng(6), False)
+    pa = build_problem(x, y, None, "doublet_voigt", 1, "tougaard", None, _priors())
+    pb = build_problem(x, y, None, "doublet_voigt", 1, "tougaard", None, _priors())
+    ok = build_joint(["A", "B"], [pa, pb], [0.01, 0.01],
+                     [parse_tie("B.background[1] = 0.9 * A.background[1]", "t"),
+                      parse_tie("B.background[2] = A.background[2]", "t")], {}, "test")
+    assert len(ok.priors) == len(pa.priors) + len(pb.priors) - 2
+    for text in ("B.background[1] = A.background[1] + 10", "B.background[2] = "
+                 "A.background[2] - 5", "B.background[1] = A.background[0]",
+                 "B.background[0] = A.background[1]"):
+        with pytest.raises(ConfigError, match="positive"):
+            build_joint(["A", "B"], [pa, pb], [0.01, 0.01], [parse_tie(text, "t")], {}, "test")
+
+
 def test_joint_kernel_energy_two_data_sets():
     """A Gaussian and a Poisson data set, each its own Tougaard background from its own data
     (the kernel slices the measured data per data set)."""

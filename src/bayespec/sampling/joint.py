@@ -241,6 +241,27 @@ def _check_form(t: Tie, where: str) -> None:
                           f"{BOUNDED_KINDS[t.left.kind]}; only '=' is allowed")
 
 
+def _check_positive_coef(t: Tie, names: list[str], problems: list[Problem], where: str) -> None:
+    """A background coefficient that must stay positive (Background.positive: tougaard's B and
+    C) takes only '=' or a positive factor of another such coefficient."""
+    if t.left.kind != "background":
+        return
+
+    def positive(ref: Ref) -> bool:
+        return ref.index in problems[_dataset_of(ref.dataset, names, t, where)[0]
+                                     ].background.positive
+
+    left, right = positive(t.left), positive(t.right)
+    if left and (not right or t.const != 0 or t.offset or t.scale <= 0):
+        raise ConfigError(f"{where}: tie {t.text!r}: {t.left} must stay positive, so only '=' "
+                          f"or a positive factor ('0.75 * ...') of another positive coefficient "
+                          f"(e.g. a tougaard_B or tougaard_C) is allowed for it")
+    if right and not left:
+        raise ConfigError(f"{where}: tie {t.text!r}: {t.right} is a positive coefficient "
+                          f"(sampled in log space) and {t.left} is not; tie coefficients of "
+                          f"the same meaning")
+
+
 def build_joint(names: list[str], problems: list[Problem], b: list[float], ties: list[Tie],
                 offsets: dict[str, Prior], where: str) -> JointModel:
     """Resolve ``ties`` over ``problems`` (one per data set) into a JointModel.
@@ -255,6 +276,7 @@ def build_joint(names: list[str], problems: list[Problem], b: list[float], ties:
     tied: dict[int, tuple[int, Tie]] = {}
     for t in ties:
         _check_form(t, where)
+        _check_positive_coef(t, names, problems, where)
         ql = _slot(t.left, names, problems, base, t, where)
         qr = _slot(t.right, names, problems, base, t, where)
         if ql in tied:
