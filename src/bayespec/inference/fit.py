@@ -28,7 +28,7 @@ from ..sampling.sampler import (FIRST_STEP_OVERLAP, NUMBA, PRIOR_DRAWS, ChainOut
                                 geometric_ladder)
 from ..sampling.seeds import ladder_pilot_seed, prior_curves_seq
 from .checks import fit_checks, reported_rung, stop_refusal
-from .freeenergy import free_energy, refine_minimum, stepping_stone_se
+from .freeenergy import free_energy, refine_minimum, stepping_stone_se, wbic
 from .result import KFit, Ladder
 
 log = logging.getLogger("bayespec")
@@ -329,6 +329,12 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
     else:
         b_hat, target = float(betas[-1]), L - 1
         f_hat, f_se = float(f[-1]), float(log_z_se[-1])
+    # WBIC at the reported noise: -log p(D | w) = c + b ne(w)
+    if poisson:
+        w_ic, w_ic_se = wbic(ne, betas, n, 1.0, -const)
+    else:
+        w_ic, w_ic_se = wbic(ne, betas, n, b_hat, -0.5 * n * np.log(b_hat / (2 * np.pi))
+                             - 0.5 * prob.sum_log_w)
     sweeps = ne.shape[-1]  # sampling sweeps run: s.sweeps, or fewer once target_se is met
     swaps = np.stack([c.swap for c in chains]).sum(axis=0) / (len(chains) * sweeps)
     draws = theta[:, target]  # (C, D, P)
@@ -367,7 +373,7 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
         sample_stats={"energy": ne_draws / n, "lp": loglik + logprior,
                       "log_likelihood": loglik},
         ladder=ladder, acceptance=acc, param_names=list(prob.param_names),
-        free_energy=f_hat, free_energy_se=f_se,
+        free_energy=f_hat, free_energy_se=f_se, wbic=w_ic, wbic_se=w_ic_se,
         noise_sd=float("nan") if poisson else float(1.0 / np.sqrt(b_hat)),
         noise_estimated=estimated, target_rung=target, seed=s.seed, config=config,
         versions=versions,

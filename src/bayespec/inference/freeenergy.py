@@ -133,6 +133,47 @@ def refine_minimum(ne: np.ndarray, betas: np.ndarray, log_z: np.ndarray, n: int,
     return b_hat, f_hat, l_star
 
 
+def _reweighted_mean(ne: np.ndarray, d: float) -> np.ndarray:
+    """<ne>_{beta + d} from samples ne (..., S) drawn at beta: sum ne e^(-d ne) / sum e^(-d ne)."""
+    a = -d * ne
+    w = np.exp(a - np.max(a, axis=-1, keepdims=True))
+    return np.sum(w * ne, axis=-1) / np.sum(w, axis=-1)
+
+
+def wbic(ne: np.ndarray, betas: np.ndarray, n: int, b: float, const: float,
+         batches: int = DEFAULT_BATCHES) -> tuple[float, float]:
+    """WBIC (Watanabe 2013) and its SE, read from the ladder at no extra sampling cost.
+
+    With -log p(D | w) = const + b ne(w) (Gaussian: b the noise precision of the reported F,
+    const = -(n/2) log(b / 2 pi) - (1/2) sum log w_i; Poisson: b = 1, const = -C), WBIC is the
+    mean of -log p(D | w) over p(D | w)^beta_W phi(w) with beta_W = 1 / log n, that is
+    const + b <ne> at the ladder's beta = b / log n. <ne> there is reweighted from a rung that
+    brackets it (single-histogram reweighting; of the two, the one whose weights have the
+    larger Kish effective size). ne: (C, L, S). SE by batch means (as stepping_stone_se).
+    NaN when b / log n lies above the ladder's top (n < 3) or below no rung.
+    """
+    C, L, S = ne.shape
+    beta_w = b / np.log(n) if n > 1 else np.inf
+    if not (0.0 <= beta_w <= betas[-1]):
+        return float("nan"), float("nan")
+    lo = int(np.searchsorted(betas, beta_w, side="right")) - 1
+    best, best_ess = lo, -1.0
+    for l in range(lo, min(lo + 2, L)):
+        a = -(beta_w - betas[l]) * ne[:, l].ravel()
+        w = np.exp(a - a.max())
+        ess = w.sum() ** 2 / np.sum(w * w)
+        if ess > best_ess:
+            best, best_ess = l, ess
+    x = ne[:, best]  # (C, S)
+    d = beta_w - betas[best]
+    mean = float(_reweighted_mean(x.ravel(), d))
+    nb = max(1, min(batches, S // 20))
+    m = S // nb
+    per = _reweighted_mean(x[:, : nb * m].reshape(C * nb, m), d)
+    se = float(per.std(ddof=1) / np.sqrt(per.size)) if per.size > 1 else float("nan")
+    return float(const + b * mean), float(b * se)
+
+
 def model_probabilities(free_energies: np.ndarray) -> np.ndarray:
     """p(K | D) under a uniform prior over the K values: softmax of -F."""
     f = np.asarray(free_energies, dtype=float)

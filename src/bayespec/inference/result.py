@@ -83,6 +83,10 @@ class KFit:
     #: ess_bulk: (P,)} and ``per_chain`` {free_energy, free_energy_se: (C,)}. Empty for a fit
     #: made without them.
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    #: WBIC (Watanabe 2013) at the reported noise and its SE, read from the same ladder
+    #: (freeenergy.wbic): a cross-check of free_energy; NaN where the ladder cannot give it
+    wbic: float = float("nan")
+    wbic_se: float = float("nan")
 
     @property
     def label(self) -> str:

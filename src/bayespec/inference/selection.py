@@ -15,7 +15,9 @@ BASE_COLUMNS = ["K", "free_energy", "free_energy_se", "noise_sd", "probability"]
 #: goodness of fit"), after the base columns and any K_<component> columns
 CHECK_COLUMNS = ["rhat_max", "ess_min", "F_chain_spread", "converged", "chi2_n", "ppc_p",
                  "adequate"]
-COLUMNS = BASE_COLUMNS + CHECK_COLUMNS  # the columns of a one-shape model's table
+#: WBIC (Watanabe 2013) beside F, from the same ladder (freeenergy.wbic): the last columns
+CRITERION_COLUMNS = ["wbic", "wbic_se"]
+COLUMNS = BASE_COLUMNS + CHECK_COLUMNS + CRITERION_COLUMNS  # a one-shape model's table's
 
 
 def check_values(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
@@ -35,7 +37,8 @@ def selection_table(fits: list[KFit]) -> pd.DataFrame:
     """One row per candidate: K (its total number of peaks), F (at the known noise, or
     minimised over the noise precision), its SE, the noise sd used or estimated, and
     p(candidate | D) under a uniform prior over the candidates; for a composite model one more
-    column ``K_<component>`` per component, in model order; then the checks (CHECK_COLUMNS)."""
+    column ``K_<component>`` per component, in model order; then the checks (CHECK_COLUMNS)
+    and WBIC with its SE (CRITERION_COLUMNS)."""
     df = pd.DataFrame({
         "K": [f.K for f in fits],
         "free_energy": [f.free_energy for f in fits],
@@ -49,7 +52,9 @@ def selection_table(fits: list[KFit]) -> pd.DataFrame:
     checks = pd.DataFrame([check_values(f.diagnostics) for f in fits], columns=CHECK_COLUMNS)
     for c in CHECK_COLUMNS:
         df[c] = checks[c].to_numpy()
-    return df[BASE_COLUMNS + [f"K_{n}" for n in names] + CHECK_COLUMNS]
+    df["wbic"] = [f.wbic for f in fits]
+    df["wbic_se"] = [f.wbic_se for f in fits]
+    return df[BASE_COLUMNS + [f"K_{n}" for n in names] + CHECK_COLUMNS + CRITERION_COLUMNS]
 
 
 def format_table(df: pd.DataFrame) -> str:

@@ -146,6 +146,8 @@ def to_datatree(fit: KFit) -> xr.DataTree:
             "background": str(fit.background),
             "free_energy": float(fit.free_energy),
             "free_energy_se": float(fit.free_energy_se),
+            "wbic": float(getattr(fit, "wbic", float("nan"))),
+            "wbic_se": float(getattr(fit, "wbic_se", float("nan"))),
             "noise_sd": float(fit.noise_sd),
             "noise_estimated": bool(fit.noise_estimated),
             "likelihood": str(fit.likelihood),

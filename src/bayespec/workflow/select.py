@@ -41,7 +41,7 @@ def _selection_table(attrs: Sequence[Mapping]):
     import pandas as pd
 
     from ..inference.freeenergy import model_probabilities
-    from ..inference.selection import CHECK_COLUMNS, check_values
+    from ..inference.selection import CHECK_COLUMNS, CRITERION_COLUMNS, check_values
 
     rows = []
     for a in attrs:
@@ -49,14 +49,17 @@ def _selection_table(attrs: Sequence[Mapping]):
                      "free_energy_se": float(a["free_energy_se"]),
                      "noise_sd": float(a["noise_sd"]),
                      **{f"K_{c['name']}": int(c["K"]) for c in _components(a)},
-                     **check_values(_diagnostics(a))})
+                     **check_values(_diagnostics(a)),
+                     # stores written before WBIC existed: NaN
+                     **{c: float(a.get(c, float("nan"))) for c in CRITERION_COLUMNS}})
     comp = [f"K_{c['name']}" for c in _components(attrs[0])] if attrs else []
-    df = pd.DataFrame(rows, columns=_SELECTION_COLUMNS[:-1] + comp + CHECK_COLUMNS)
+    df = pd.DataFrame(rows, columns=_SELECTION_COLUMNS[:-1] + comp + CHECK_COLUMNS
+                      + CRITERION_COLUMNS)
     if not comp:
         df = df.sort_values("K")
     df = df.reset_index(drop=True)
     df["probability"] = model_probabilities(df["free_energy"].to_numpy())
-    return df[_SELECTION_COLUMNS + comp + CHECK_COLUMNS]
+    return df[_SELECTION_COLUMNS + comp + CHECK_COLUMNS + CRITERION_COLUMNS]
 
 
 def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
@@ -72,7 +75,7 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
     tables have headers only)."""
     import pandas as pd
 
-    from ..inference.selection import CHECK_COLUMNS, format_table
+    from ..inference.selection import CHECK_COLUMNS, CRITERION_COLUMNS, format_table
 
     read = [_read_attrs(s) for s in stores]  # each store's attrs read once, used throughout
     infos = [_info_of(a, status) for a, status in read]
@@ -88,7 +91,8 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
                     log=first["log"] or (str(log_path) if log_path else ""))
         log.error("%s: failed at %s: %s", spectrum, info["stage"], info["status"])
         _write_text(table_out, format_table(pd.DataFrame(columns=_SELECTION_COLUMNS
-                                                          + CHECK_COLUMNS)))
+                                                          + CHECK_COLUMNS
+                                                          + CRITERION_COLUMNS)))
         _write_text(peaks_out, pd.DataFrame(columns=peak_cols).to_csv(sep="\t", index=False))
         _write_text(info_out, json.dumps(info, indent=1, default=_json_default) + "\n")
         return info
