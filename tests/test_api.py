@@ -362,3 +362,20 @@ def test_integrate_progress_lines_and_bad_input(group_case, capfd):
         bayespec.integrate(_group(None, None), spectra={"A": (X, [1, 2, 3]), "B": (X, X)})
     with pytest.raises(TypeError, match="only with a GROUP.yaml mapping"):
         bayespec.integrate(d / "GROUP.yaml", base=d)
+
+
+def test_averaged_is_the_campaign_summarys(case, tmp_path):
+    """FitResult.averaged() gives the numbers the workflow's select stage puts into the
+    campaign summary for the same stores (one implementation: inference/averaging.py)."""
+    from bayespec.workflow.select import select
+
+    d, _, _, res = case
+    avg = res.averaged()
+    p = res.table["probability"].to_numpy()
+    assert avg["K_avg"] == pytest.approx(float(np.sum(p * res.table["K"].to_numpy())))
+    assert avg["peak1_p"] == pytest.approx(1.0) and avg["peak2_p"] == pytest.approx(p[1])
+    info = select([d / "cli" / f"K{K}.zarr" for K in (1, 2)], tmp_path / "t.csv",
+                  tmp_path / "p.tsv", tmp_path / "i.json", "s")
+    assert info["averaged"].keys() == avg.keys()
+    for k, v in avg.items():
+        assert info["averaged"][k] == pytest.approx(v, rel=1e-6), k

@@ -275,6 +275,14 @@ def test_one_spectrum_through_every_stage(tmp_path, spectrum_file):
     df = campaign.summarise([R / "i.json"], [R / "pk.tsv"], R / "s.tsv", R / "s.parquet")
     assert {"peak1_center", "peak1_center_lo", "peak1_center_hi", "peak1_area"} <= set(df.columns)
     assert df.loc[0, "peak1_center_lo"] < 1.5 < df.loc[0, "peak1_center_hi"]
+    # model-averaged columns: over K = 1, 2 with the table's probabilities
+    assert df.loc[0, "K_avg"] == pytest.approx(float((t["K"] * t["probability"]).sum()),
+                                               rel=1e-5)
+    assert df.loc[0, "peak1_p"] == pytest.approx(1.0)
+    assert (df.loc[0, "peak1_center_avg_lo"] < df.loc[0, "peak1_center_avg"]
+            < df.loc[0, "peak1_center_avg_hi"])
+    cols = list(df.columns)
+    assert cols.index("peak1_area_hi") < cols.index("K_avg") < cols.index("converged")
     assert pd.read_parquet(R / "s.parquet").shape == df.shape
     campaign.campaign_figures(R / "s.tsv", R / "campaign")
     assert (R / "campaign.png").is_file() and (R / "campaign.pdf").is_file()

@@ -353,6 +353,21 @@ class FitResult:
             tab = pd.concat([tab, pd.DataFrame([noise])], ignore_index=True)
         return tab
 
+    def averaged(self) -> dict[str, float]:
+        """Quantities averaged over every candidate with weights p(candidate | D), the campaign
+        summary's ``_avg`` columns (inference/averaging.py): ``K_avg``, ``noise_sd_avg``, and
+        per line of the selected candidate ``{line}_p`` (the probability that the data hold
+        it) and ``{line}_{q}_avg``, ``_avg_lo``, ``_avg_hi`` for center, width, amplitude and
+        area (mixture mean and 95 % interval)."""
+        from .inference.averaging import line_draws, model_average
+
+        lines = [line_draws(self.posterior(self._key(f))["posterior"].to_dataset(), f.shape,
+                            f.components or None) for f in self.fits]
+        p = self.table["probability"].to_numpy(float)
+        noise = self.table["noise_sd"].to_numpy(float)
+        return model_average(lines, p, int(np.argmax(p)), self.table["K"].to_numpy(int),
+                             None if np.all(np.isnan(noise)) else noise)
+
     def plot(self, K: int | None = None, kind: str = "fit"):
         """A matplotlib Figure (Agg canvas; not shown, not saved: ``fig.savefig(...)``), as
         `bayespec plot` draws it. ``kind``: ``fit`` (data, posterior mean fit, 95 % credible

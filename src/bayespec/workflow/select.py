@@ -62,6 +62,27 @@ def _selection_table(attrs: Sequence[Mapping]):
     return df[_SELECTION_COLUMNS + comp + CHECK_COLUMNS + CRITERION_COLUMNS]
 
 
+def _averaged(table, stores: Sequence, attrs: Sequence[Mapping], composite: bool,
+              selected: int, selected_tree) -> dict[str, float]:
+    """The model-averaged quantities over every candidate (inference/averaging.py), the
+    summary's ``_avg`` columns; each candidate's posterior read from its store."""
+    from ..inference.averaging import line_draws, model_average
+    from ..inference.selection import candidate_labels
+    from ..io.store import read_fit
+
+    by_label = {(_label_of(a) if composite else str(int(a["K"]))): (s, a)
+                for s, a in zip(stores, attrs)}
+    lines = []
+    for r, label in enumerate(candidate_labels(table)):
+        store, a = by_label[label]
+        tree = selected_tree if r == selected else read_fit(store, groups=("posterior",))
+        comps = {c["name"]: c for c in _components(a)} if composite else None
+        lines.append(line_draws(tree["posterior"].to_dataset(), str(a["shape"]), comps))
+    noise = table["noise_sd"].to_numpy(float)
+    return model_average(lines, table["probability"].to_numpy(float), selected,
+                         table["K"].to_numpy(int), None if np.all(np.isnan(noise)) else noise)
+
+
 def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
            peaks_out: str | os.PathLike, info_out: str | os.PathLike, spectrum: str,
            log_path: str | None = None) -> dict:
@@ -70,7 +91,8 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
     of the selected K: one row per peak and quantity with mean, sd, 2.5/50/97.5 % quantiles and
     MAP) and ``info_out`` (JSON: status, selected K, p(K|D), noise, F, warnings, failed stage
     and log; with the selected candidate's checks ``converged``, ``convergence_reasons``,
-    ``adequate``, ``adequacy_warning``). The table's check columns (rhat_max ... adequate)
+    ``adequate``, ``adequacy_warning``; ``averaged``: the quantities averaged over the
+    candidates with weights p(candidate | D), inference/averaging.py). The table's check columns (rhat_max ... adequate)
     come from each store's ``diagnostics`` attr. A spectrum with any failed K is failed (its
     tables have headers only)."""
     import pandas as pd
@@ -110,6 +132,7 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
     store = next(s for s, a in zip(stores, attrs)
                  if (_label_of(a) if composite else str(int(a["K"]))) == label)
     tree = read_fit(store, groups=("posterior", "sample_stats"))
+    info["averaged"] = _averaged(table, stores, attrs, composite, i, tree)
     shape = str(tree.attrs["shape"])
     post, lp = tree["posterior"].to_dataset(), np.asarray(tree["sample_stats"]["lp"])
     if composite:

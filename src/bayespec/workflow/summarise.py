@@ -32,7 +32,9 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
     ``peak{k}_{q}_hi`` (a composite model: ``{component}{k}_{q}`` per component, and the
     selected ``candidate`` label after ``K``), and last ``converged`` and ``adequate``, the
     selected candidate's convergence and goodness-of-fit flags (empty for a failed spectrum;
-    README "Convergence and goodness of fit"). With ``integration`` (results/integration.tsv, one row per group) the
+    README "Convergence and goodness of fit"), after the model-averaged columns (``K_avg``,
+    ``noise_sd_avg``, per line of the selected model ``{line}_p`` and ``{line}_{q}_avg``,
+    ``_avg_lo``, ``_avg_hi``: inference/averaging.py). With ``integration`` (results/integration.tsv, one row per group) the
     members of each group also get ``group_verdict`` (joint | separate | undecided, or the
     group's error), ``group_delta`` and ``group_delta_se`` (F_joint - sum of separate F, nats).
     Written as TSV (atomically) and Parquet. Returns the DataFrame."""
@@ -47,6 +49,7 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
                                               it["delta_se"], it["status"])}
     recs = []
     comp_cols: list[str] = []  # composite models' peak columns, in order of appearance
+    avg_cols: list[str] = []  # the model-averaged columns (select.py's info "averaged")
     for ip, pp in zip(infos, peaks):
         info = json.loads(Path(ip).read_text(encoding="utf-8"))
         sid = info["spectrum"]
@@ -87,7 +90,11 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
                     r[base] = float(row["mean"])
                     r[base + "_lo"] = float(row["q2.5"])
                     r[base + "_hi"] = float(row["q97.5"])
-        recs.append({**r, **checks})
+        avg = {k: float(v) for k, v in (info.get("averaged") or {}).items()}
+        for c in avg:
+            if c not in avg_cols:
+                avg_cols.append(c)
+        recs.append({**r, **avg, **checks})
     df = pd.DataFrame(recs)
     lead = [c for c in ("spectrum", "K", "candidate", "probability", "noise_sd", "status", "true_K", "group",
                         "group_verdict", "group_delta", "group_delta_se", "free_energy", "free_energy_se", "warnings", "log") if c in df.columns]
@@ -95,7 +102,7 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
     peak_cols = [f"peak{k}_{q}{s}" for k in range(1, npk + 1) for q in _PEAK_QUANTITIES
                  for s in ("", "_lo", "_hi")]
     df = df.reindex(columns=lead + [c for c in peak_cols if c in df.columns] + comp_cols
-                    + list(_CHECKS))
+                    + _avg_order(avg_cols) + list(_CHECKS))
     for c in ("K", "true_K", "warnings"):
         if c in df:
             df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
@@ -113,6 +120,30 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
     log.info("summary of %d spectra, %d failed:\n%s", len(df), nfail,
              df[lead + list(_CHECKS)].to_string(index=False))
     return df
+
+
+def _avg_order(cols: list[str]) -> list[str]:
+    """The averaged columns: K_avg, noise_sd_avg, then per line (peak1, peak2, ...; a
+    composite's lines in order of appearance) its _p and quantity columns."""
+    head = [c for c in ("K_avg", "noise_sd_avg") if c in cols]
+    lines = [c[:-2] for c in cols if c.endswith("_p")]
+
+    def split(line: str) -> tuple[str, int]:
+        m = re.fullmatch(r"(.*?)(\d+)", line)
+        return (m.group(1), int(m.group(2))) if m else (line, 0)
+
+    first = list(dict.fromkeys(split(line)[0] for line in lines))  # components as they come
+
+    def key(line: str) -> tuple[int, int]:
+        name, k = split(line)
+        return first.index(name), k
+
+    out = list(head)
+    for line in sorted(lines, key=key):
+        out.append(f"{line}_p")
+        out += [f"{line}_{q}_avg{s}" for q in _PEAK_QUANTITIES for s in ("", "_lo", "_hi")
+                if f"{line}_{q}_avg{s}" in cols]
+    return out + [c for c in cols if c not in out]
 
 
 # ============================================================================ reporting
