@@ -1,5 +1,6 @@
 """Command line: `bayespec fit DATA --config FIT.yaml --out DIR`, `bayespec summary DIR`,
-`bayespec plot DIR` and `bayespec integrate GROUP.yaml --out DIR`."""
+`bayespec plot DIR`, `bayespec integrate GROUP.yaml --out DIR` and
+`bayespec design DESIGN.yaml --out DIR`."""
 
 from __future__ import annotations
 
@@ -141,6 +142,17 @@ def _cmd_integrate(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_design(a: argparse.Namespace) -> int:
+    from ..inference.design import load_design, run_design, write_design
+
+    d = load_design(a.design)
+    res = run_design(d, threads=a.threads, progress=a.progress)
+    path = write_design(res, a.out)
+    print(res.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"{res.crossing_text()}; tables and figure in {path.parent}")
+    return 0
+
+
 def _progress_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress lines on stderr (default: on when stderr is a terminal)")
@@ -193,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "--checkpoint); rerunning the same command resumes")
     _progress_flag(i)
     i.set_defaults(func=_cmd_integrate)
+    d = sub.add_parser("design", help="experiment design: simulate data at several noise "
+                                      "levels or counting times, fit every candidate, report "
+                                      "how often the true model is selected")
+    d.add_argument("design", help="DESIGN.yaml: models, truth, levels, replicates, seed")
+    d.add_argument("--out", required=True, help="output directory")
+    d.add_argument("--threads", type=int, help="overrides every model's sampler.threads")
+    _progress_flag(d)
+    d.set_defaults(func=_cmd_design)
     return p
 
 
