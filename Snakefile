@@ -30,6 +30,7 @@ include: "workflow/rules/batch.smk"
 include: "workflow/rules/summarise.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/integrate.smk"
+include: "workflow/rules/series.smk"
 
 
 rule all:

@@ -13,7 +13,8 @@ if importlib.util.find_spec("bayespec") is None:  # pragma: no cover - conda per
 
 from bayespec.ids import entry_name  # noqa: E402
 from bayespec.workflow import (batching, campaign_integrate, demo, figures, fit,  # noqa: E402
-                               ingest, markers, preprocess, select, summarise)
+                               ingest, markers, preprocess, select, series,
+                               summarise)
 
 __all__ = ["batching", "campaign_integrate", "demo", "entry_name", "figures", "fit", "ingest",
-           "markers", "preprocess", "select", "summarise"]
+           "markers", "preprocess", "select", "series", "summarise"]

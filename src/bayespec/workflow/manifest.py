@@ -37,13 +37,13 @@ MANIFEST_COLUMNS = ("id", "path", "format", "x_col", "y_col", "sd_col", "roi_min
                     "x_units", "y_units", "group", "K", "shape", "likelihood", "priors",
                     "model", "noise_sd", "seed",
                     "true_K", "mu", "index", "nxdata", "binding_energy", "bin", "subtract",
-                    "normalise")
+                    "normalise", "series", "order")
 #: what a model set (config model_sets, a row's model column) replaces in the fit block
 MODEL_SET_KEYS = ("model", "priors", "ties", "offsets")
 #: manifest columns that override the config's preprocess block for one spectrum
 _PREPROCESS_COLS = ("roi_min", "roi_max", "binding_energy", "bin", "subtract", "normalise")
 _INT_COLS = ("seed", "true_K", "bin")
-_FLOAT_COLS = ("roi_min", "roi_max", "noise_sd", "binding_energy")
+_FLOAT_COLS = ("roi_min", "roi_max", "noise_sd", "binding_energy", "order")
 _INT_OR_STR_COLS = ("K", "x_col", "y_col", "sd_col", "index")
 
 
@@ -234,7 +234,57 @@ class Campaign:
             row = {k: (None if _isnull(v) else v) for k, v in rec.items()}
             c._check_row(row, line, seen)
             c.rows.update(c._entries(row, line))
+        c._check_series()
         return c
+
+    def _check_series(self) -> None:
+        """Every series' members have distinct numeric orders (a stack: its indices)."""
+        by: dict[str, dict[float, str]] = {}
+        for key, r in self.rows.items():
+            name = self.series_of(key)
+            where = f"{self.manifest_path}: id {r['id']!r}"
+            if name is None:
+                if r.get("order") is not None:
+                    raise ConfigError(f"{where}: order: only used for rows of a series; set "
+                                      f"the row's series or clear its order")
+                continue
+            o = self.order_of(key)
+            if not _ID_RE.fullmatch(name):
+                raise ConfigError(f"{where}: series: {name!r} is not allowed; series names "
+                                  f"become file names (pattern {ID_PATTERN})")
+            if o is None or isinstance(o, str) or not math.isfinite(o):
+                raise ConfigError(f"{where}: order: a number is required for a row of series "
+                                  f"{name!r} (its time, temperature or frame), got "
+                                  f"{r.get('order')!r}")
+            if o in by.setdefault(name, {}):
+                raise ConfigError(f"{where}: order: {o:g} is also the order of "
+                                  f"{self.rows[by[name][o]]['id']!r} in series {name!r}; orders "
+                                  f"within a series must be distinct")
+            by[name][o] = key
+
+    def series_of(self, key: str) -> str | None:
+        """The series of entry ``key``: its ``series`` column, else the stack it comes from."""
+        r = self.rows[key]
+        return r.get("series") or r.get("_stack")
+
+    def order_of(self, key: str) -> float | None:
+        """The order of entry ``key`` in its series: a stack's index, else its ``order``."""
+        r = self.rows[key]
+        if r.get("_stack") is not None:
+            return float(r["_index"])
+        o = r.get("order")
+        return o if o is None or isinstance(o, str) else float(o)
+
+    @property
+    def series(self) -> dict[str, list[str]]:
+        """Series name -> its entries' keys sorted by order (manifest order of first
+        appearance)."""
+        out: dict[str, list[str]] = {}
+        for key in self.rows:
+            name = self.series_of(key)
+            if name is not None:
+                out.setdefault(name, []).append(key)
+        return {n: sorted(ks, key=self.order_of) for n, ks in out.items()}
 
     def _entries(self, row: dict, line: int) -> dict[str, dict]:
         """The manifest entries of one row, by file key: the row itself, or for a stack file
@@ -563,7 +613,18 @@ class Campaign:
                     paths.path(R, paths.SELECT_PEAKS, id=sid)]
             if self.config.get("spectrum_figures", True):
                 out += self.figure_files(sid)
+        for name in self.series:
+            out += self.series_files(name)
         return out
+
+    def series_files(self, name: str) -> list[str]:
+        """The outputs of series ``name``: trends (TSV, Parquet), changes and the figure."""
+        R = self.results
+        return [paths.path(R, paths.SERIES_TRENDS, series=name),
+                paths.path(R, paths.SERIES_PARQUET, series=name),
+                paths.path(R, paths.SERIES_CHANGES, series=name),
+                *(paths.path(R, paths.SERIES_FIGURE, series=name, ext=e)
+                  for e in paths.FIGURE_TYPES)]
 
 
 def _isnull(v: Any) -> bool:

@@ -7,7 +7,8 @@ Written by: DEMO_CSV demo; INGEST ingest; PREPROCESS preprocess; FIT and FIT_CHE
 MODEL_SELECTION, SELECT_PEAKS, SELECT_INFO select; SUMMARY_TSV, SUMMARY_PARQUET summarise;
 FIGURE (for each of :data:`FIGURES` and :data:`FIGURE_TYPES`) spectrum_figures; CAMPAIGN_FIGURE
 campaign_figure; BATCH_INDEX and BATCH_CHECKPOINT the batch jobs; INTEGRATION and
-INTEGRATION_TSV integrate and integration_summary.
+INTEGRATION_TSV integrate and integration_summary; SERIES_TRENDS, SERIES_PARQUET,
+SERIES_CHANGES and SERIES_FIGURE series.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ FIGURE_TYPES = ("png", "pdf")
 
 
 #: the output files, below the results root (config ``results``); ``{id}`` is a spectrum's
-#: file key, ``{K}`` a number of peaks, ``{group}`` an integration group, ``{label}`` a batch
+#: file key, ``{K}`` a number of peaks, ``{group}`` an integration group, ``{label}`` a batch,
+#: ``{series}`` a series
 DEMO_DIR = "demo_data"
 DEMO_CSV = DEMO_DIR + "/{id}.csv"
 INGEST = "ingest/{id}.zarr"
@@ -39,6 +41,11 @@ BATCH_INDEX = "batches/{stage}/{label}.tsv"
 BATCH_CHECKPOINT = "checkpoints/batch/{label}/K{K}.npz"
 INTEGRATION = "integrate/{group}/integration.{ext}"
 INTEGRATION_TSV = "integration.tsv"
+#: a series (manifest ``series`` rows or a stack): its trends, model changes and figure
+SERIES_TRENDS = "series/{series}/trends.tsv"
+SERIES_PARQUET = "series/{series}/trends.parquet"
+SERIES_CHANGES = "series/{series}/changes.tsv"
+SERIES_FIGURE = "series/{series}/trends.{ext}"
 
 
 class _Wildcards(dict):
