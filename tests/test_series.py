@@ -58,7 +58,8 @@ def test_lines_are_followed_by_position():
         if i == 3:
             continue
         t = frames[i].lines
-        c = t[t["peak"] >= 0].pivot_table(index="peak", columns="quantity", values="mean")["center"]
+        c = t[t["peak"] >= 0].pivot_table(index="peak", columns="quantity",
+                                          values="mean")["center"]
         names = {tr[("", k)]: c[k] for k in c.index}
         assert names["line1"] == pytest.approx(1.0 + 0.1 * i)  # the moving line keeps its name
         if i != 8:

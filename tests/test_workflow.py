@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -155,6 +156,24 @@ def test_integration_group(demo):
     assert (q.loc[["pair", "pair_b"], "group_verdict"] == "joint").all()
     assert q.loc["pair", "group_delta"] == pytest.approx(j["delta"], abs=1e-3)
     assert q.loc[["single", "quartet"], "group_verdict"].isna().all()
+
+
+@pytest.mark.slow
+def test_series_scan(demo):
+    """The demo's series 'scan' (single, triplet, quartet at orders 1, 2, 3): one line, then
+    three (two appear beside the first), then four: the 1.5 line is gone and 0.5 / 2.6 continue
+    the 0.6 / 2.4 lines, 1.2 and 1.9 are new (lines are followed by position)."""
+    d = demo / "results" / "series" / "scan"
+    t = pd.read_csv(d / "trends.tsv", sep="\t")
+    assert t["spectrum"].tolist() == ["single", "triplet", "quartet"]
+    assert t["K"].tolist() == [1, 3, 4] and t["order"].tolist() == [1.0, 2.0, 3.0]
+    np.testing.assert_allclose(t["line1_center"][:2], 1.5, atol=0.05)
+    assert np.isnan(t.loc[2, "line1_center"])
+    np.testing.assert_allclose(t["line2_center"][1:], [0.6, 0.5], atol=0.05)
+    ch = pd.read_csv(d / "changes.tsv", sep="\t", keep_default_na=False)
+    assert ch["order"].tolist() == [2.0, 3.0] and ch["vanished"].tolist() == ["", "line1"]
+    assert pd.read_parquet(d / "trends.parquet").shape == t.shape
+    assert (d / "trends.png").stat().st_size > 0 and (d / "trends.pdf").stat().st_size > 0
 
 
 @pytest.mark.slow
