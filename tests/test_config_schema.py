@@ -487,3 +487,13 @@ def test_every_key_reaches_the_run_and_the_store(key, what_the_run_gets):
     assert (again.model, again.noise, again.sampler, again.raw) == \
         (b.model, b.noise, b.sampler, b.raw)
     assert what_the_run_gets(again) == (probs_b, set_b)
+
+
+def test_manifest_schema_names_every_manifest_column():
+    """The manifest schema (workflow/schemas/spectra.schema.yaml, what Snakemake validates)
+    and the columns bayespec reads (workflow.manifest.MANIFEST_COLUMNS) are the same set, so a
+    new column is documented and validated where it is read."""
+    from bayespec.workflow.manifest import MANIFEST_COLUMNS
+
+    s = yaml.safe_load((ROOT / "workflow" / "schemas" / "spectra.schema.yaml").read_text())
+    assert set(s["properties"]) == set(MANIFEST_COLUMNS)
