@@ -171,3 +171,16 @@ def test_stage_writes_trends_changes_and_figure(tmp_path):
     assert pd.read_parquet(out / "trends.parquet").shape == df.shape
     assert pd.read_csv(out / "changes.tsv", sep="\t")["order"].tolist() == [5.0, 8.0, 9.0]
     assert (out / "trends.png").stat().st_size > 0 and (out / "trends.pdf").stat().st_size > 0
+
+
+def test_warm_start_links_each_frame_to_the_one_before(tmp_path, spectrum_file):
+    rows = [{"id": f"t{i}", "path": str(spectrum_file), "series": "heat", "order": o}
+            for i, o in enumerate([300, 100, 200])]
+    c = load(tmp_path, rows, series={"warm_start": True, "burn_in": 100})
+    assert c.warm_burn_in == 100
+    assert c.warm_store("t1", 2) is None  # the first frame (order 100) starts cold
+    assert c.warm_store("t2", 2) == "results/fits/t1/K2.zarr"
+    assert c.warm_store("t0", 3) == "results/fits/t2/K3.zarr"
+    assert load(tmp_path, rows).warm_store("t2", 2) is None  # off by default
+    with pytest.raises(ConfigError, match="series.warm_start needs batch_size: 1"):
+        load(tmp_path, rows, series={"warm_start": True}, batch_size=2)

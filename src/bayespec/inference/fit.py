@@ -199,6 +199,9 @@ def fit_problems(problems: list[Problem], s: FitSettings,
     backend = resolve_backend(s.backend)
     versions = package_versions()
     t0 = time.perf_counter()
+    if backend != "numba" and any(getattr(p, "start", None) is not None for p in problems):
+        raise ConfigError(f"a warm start (series.warm_start) runs on the numba backend only "
+                          f"(sampler.backend is {backend}); set backend: numba or start cold")
     if backend != "numba" and (checkpoint is not None or s.target_se is not None):
         what = "checkpoints" if checkpoint is not None else "sampler.target_se"
         raise ConfigError(f"{what}: only the numba backend supports it (sampler.backend is "

@@ -87,6 +87,8 @@ class KFit:
     #: (freeenergy.wbic): a cross-check of free_energy; NaN where the ladder cannot give it
     wbic: float = float("nan")
     wbic_se: float = float("nan")
+    #: the store whose posterior draws the chains started from (warm start), or ""
+    warm_start: str = ""
 
     @property
     def label(self) -> str:

@@ -148,6 +148,7 @@ def to_datatree(fit: KFit) -> xr.DataTree:
             "free_energy_se": float(fit.free_energy_se),
             "wbic": float(getattr(fit, "wbic", float("nan"))),
             "wbic_se": float(getattr(fit, "wbic_se", float("nan"))),
+            **({"warm_start": str(fit.warm_start)} if getattr(fit, "warm_start", "") else {}),
             "noise_sd": float(fit.noise_sd),
             "noise_estimated": bool(fit.noise_estimated),
             "likelihood": str(fit.likelihood),

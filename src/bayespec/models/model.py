@@ -40,6 +40,9 @@ class Problem:
     likelihood: str = "gaussian"  # gaussian | poisson (y are then raw counts)
     offset: np.ndarray | None = None  # (n,) fixed part of the mean (e.g. a Shirley curve)
     shirley_dir: int = 0  # active Shirley background: +1 / -1 its direction, 0 none
+    #: warm start (inference/warm.py): (M, P) parameter draws in this layout that the chains
+    #: start from (each replica one row, picked by the chain's own seed); None: prior draws
+    start: np.ndarray | None = None
 
     @property
     def coef_names(self) -> list[str]:

@@ -87,7 +87,9 @@ def fingerprint(problems: list, ladders: list[np.ndarray], settings: dict[str, A
         data.append(_digest(p.x, p.y, p.w, *offset))
         model.append(f"K={p.K} {p.shape.name} {p.background.name} nb={p.nb} "
                      f"priors={_digest(codes, params, logsp)}"
-                     + ("" if p.likelihood == "gaussian" else f" {p.likelihood}"))
+                     + ("" if p.likelihood == "gaussian" else f" {p.likelihood}")
+                     + ("" if getattr(p, "start", None) is None
+                        else f" start={_digest(p.start)}"))
     return {"format": FORMAT, "data": data, "model": model,
             "ladder": [_digest(b) for b in ladders],
             "settings": {k: np.asarray(settings[k]).item() if settings[k] is not None else None

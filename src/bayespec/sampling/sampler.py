@@ -61,6 +61,8 @@ def initial_state(problem: Problem, L: int, rng: np.random.Generator):
     step_max = np.empty(P)
     draws = np.stack([prior.sample(rng, L) for prior in problem.priors], axis=-1) if P else \
         np.zeros((L, 0))
+    if problem.start is not None:  # warm start: every replica from a draw of the given ones
+        draws = np.array(problem.start[rng.integers(0, problem.start.shape[0], L)], dtype=float)
     if problem.likelihood == "poisson":
         draws = _valid_start(problem, draws, rng)
     for p, prior in enumerate(problem.priors):

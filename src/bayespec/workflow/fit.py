@@ -20,15 +20,20 @@ from .markers import (STATUS_OK, _clean_stale, _error_status, _open_dataset, _pr
 
 def fit_one(src: str | os.PathLike, out: str | os.PathLike, fit_raw: Mapping, K: int | str,
             threads: int | None = None, spectrum: str | None = None,
-            log_path: str | None = None, checkpoint: str | os.PathLike | None = None) -> str:
+            log_path: str | None = None, checkpoint: str | os.PathLike | None = None,
+            warm: tuple[str | os.PathLike, int] | None = None) -> str:
     """Fit K peaks to the preprocessed spectrum ``src`` and write the store ``out`` with
     :func:`bayespec.io.store.write_fit` (atomic), exactly as ``bayespec fit`` would for that K
     (same seeds: SeedSequence(seed, spawn_key=(K, chain)); predictive band spawn_key (K, 99)).
     ``fit_raw`` is a FIT.yaml mapping; ``threads`` only sets the worker count (the numbers do
     not depend on it). A bayespec error (bad prior for these data, too few points, sd column
-    with a known noise sd) writes an error marker; other exceptions propagate."""
+    with a known noise sd) writes an error marker; other exceptions propagate.
+    ``warm``: (store, burn_in) of a warm start (config series.warm_start): the chains start
+    from that store's posterior draws (the previous frame's fit of this K) with that burn-in;
+    a failed previous frame means a cold start with the config's burn-in (logged)."""
     sid = spectrum or Path(out).parent.name
-    return fit_many([src], [out], [fit_raw], K, threads, [sid], log_path, checkpoint)[0]
+    return fit_many([src], [out], [fit_raw], K, threads, [sid], log_path, checkpoint,
+                    warms=[warm])[0]
 
 
 def _fit_problem(src: str | os.PathLike, fit_raw: Mapping, K: int | str, sid: str):
@@ -62,7 +67,8 @@ def _fit_problem(src: str | os.PathLike, fit_raw: Mapping, K: int | str, sid: st
 def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike],
              fit_raws: Sequence[Mapping], K: int | str, threads: int | None = None,
              spectra: Sequence[str] | None = None, log_path: str | None = None,
-             checkpoint: str | os.PathLike | None = None) -> list[str]:
+             checkpoint: str | os.PathLike | None = None,
+             warms: Sequence[tuple[str | os.PathLike, int] | None] | None = None) -> list[str]:
     """Fit K peaks to several preprocessed spectra in one process (a batch job) and write one
     store per spectrum, each identical to what :func:`fit_one` writes for it alone.
 
@@ -76,7 +82,8 @@ def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike
     job) for the sampler state (numba backend; ``.g{n}`` is added per settings group when there
     are several): a rerun after a kill resumes from it, one left by another config or batch is
     ignored (logged), and it is deleted once the group's stores are written. SIGTERM writes it
-    and raises errors.FitInterrupted (the job fails; rerun it to resume)."""
+    and raises errors.FitInterrupted (the job fails; rerun it to resume).
+    ``warms``: per spectrum None or the (store, burn_in) of a warm start (see fit_one)."""
     from ..sampling.checkpoint import remove as remove_checkpoint
     from ..inference.composite import fit_composite
     from ..inference.fit import fit_problems, resolve_backend, settings_from_config
@@ -92,14 +99,25 @@ def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike
             status[i] = _propagate(src, out, sid, K=K)
             continue
         _clean_stale(Path(out))
+        warm = warms[i] if warms is not None else None
         try:
             cfg, prob = _fit_problem(src, raw, K, sid)
+            settings = dataclasses.replace(settings_from_config(cfg), threads=threads)
+            if warm is not None and is_ok(read_status(warm[0])):
+                from ..inference.warm import warm_start
+
+                prob = warm_start(prob, warm[0])
+                cfg = _with_burn_in(cfg, int(warm[1]))
+                settings = dataclasses.replace(settings, burn_in=int(warm[1]))
+                log.info("%s K=%s: warm start from %s, burn-in %d", sid, K, warm[0], warm[1])
+            elif warm is not None:
+                log.warning("%s K=%s: the previous frame's fit %s failed: cold start", sid, K,
+                            warm[0])
         except BayespecError as e:
             status[i] = _error_status(e)
             log.error("%s K=%s: fit failed: %s", sid, K, status[i])
             write_marker(out, status[i], spectrum=sid, stage="fit", log=log_path, K=K)
             continue
-        settings = dataclasses.replace(settings_from_config(cfg), threads=threads)
         todo.setdefault(repr(settings), []).append((i, cfg, prob))
     for g, group in enumerate(todo.values()):
         settings = dataclasses.replace(settings_from_config(group[0][1]), threads=threads)
@@ -120,6 +138,8 @@ def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike
             continue
         for (i, cfg, prob), fit in zip(group, fits):
             fit.config = json.loads(json.dumps(cfg.raw))
+            if getattr(prob, "start", None) is not None:  # provenance of a warm start
+                fit.warm_start = str(warms[i][0])
             key = [c["K"] for c in fit.components.values()] if fit.components else [K]
             rng = np.random.default_rng(predictive_seq(cfg.sampler.seed, *key))
             fit.predictive = predictive_band(prob, fit, rng)
@@ -135,6 +155,14 @@ def fit_many(srcs: Sequence[str | os.PathLike], outs: Sequence[str | os.PathLike
             status[i] = STATUS_OK
         remove_checkpoint(ck)
     return [str(s) for s in status]
+
+
+def _with_burn_in(cfg, burn_in: int):
+    """``cfg`` with sampler.burn_in set (a warm start's): what the store records."""
+    from ..config import with_overrides
+
+    return dataclasses.replace(with_overrides(cfg, sampler={"burn_in": burn_in}),
+                               source=cfg.source)
 
 
 def fit_priority(wildcards: Any) -> int:

@@ -238,7 +238,16 @@ class Campaign:
         return c
 
     def _check_series(self) -> None:
-        """Every series' members have distinct numeric orders (a stack: its indices)."""
+        """Every series' members have distinct numeric orders (a stack: its indices); warm
+        starts need one spectrum per fit job and the numba backend."""
+        if self.warm_start:
+            if int(self.config.get("batch_size", 1)) != 1:
+                raise ConfigError("config: series.warm_start needs batch_size: 1 (each frame "
+                                  "waits for the fit of the frame before it)")
+            if self.backend != "numba":
+                raise ConfigError(f"config: series.warm_start runs on the numba backend only "
+                                  f"(backend is {self.backend}); set backend: numba or "
+                                  f"series.warm_start: false")
         by: dict[str, dict[float, str]] = {}
         for key, r in self.rows.items():
             name = self.series_of(key)
@@ -261,6 +270,29 @@ class Campaign:
                                   f"{self.rows[by[name][o]]['id']!r} in series {name!r}; orders "
                                   f"within a series must be distinct")
             by[name][o] = key
+
+    @property
+    def warm_start(self) -> bool:
+        """Config ``series.warm_start``: frames start from their predecessor's draws."""
+        return bool((self.config.get("series") or {}).get("warm_start", False))
+
+    @property
+    def warm_burn_in(self) -> int:
+        """Config ``series.burn_in``: the burn-in of a warm-started fit."""
+        return int((self.config.get("series") or {}).get("burn_in", 250))
+
+    def warm_store(self, key: str, K: int | str) -> str | None:
+        """With series.warm_start: the fit store of the same K of the frame before ``key`` in
+        its series (None for a first frame, a frame outside a series, or when the previous
+        frame does not fit that K)."""
+        name = self.series_of(key) if self.warm_start else None
+        if name is None:
+            return None
+        members = self.series[name]
+        i = members.index(key)
+        if i == 0 or str(K) not in [str(k) for k in self.Ks(members[i - 1])]:
+            return None
+        return paths.path(self.results, paths.FIT, id=members[i - 1], K=K)
 
     def series_of(self, key: str) -> str | None:
         """The series of entry ``key``: its ``series`` column, else the stack it comes from."""
