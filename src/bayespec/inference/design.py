@@ -63,9 +63,13 @@ class DesignResult:
         kind = self.config.level_kind
         if self.crossing is not None:
             return f"p(select the true model) reaches {TARGET} at {kind} = {self.crossing:.4g}"
-        p = self.summary["p_select_true"].to_numpy()
-        side = "above" if np.all(p >= TARGET) else "below"
-        return f"p(select the true model) stays {side} {TARGET} over these {kind} levels"
+        p = self.summary["p_select_true"].to_numpy(float)
+        if np.all(p >= TARGET):
+            return f"p(select the true model) is at least {TARGET} at every {kind} level"
+        s = self.summary.sort_values("level", ascending=kind == "counting_time")
+        best_level, best_p = s["level"].iloc[-1], s["p_select_true"].iloc[-1]
+        return (f"p(select the true model) does not cross {TARGET} between these {kind} levels "
+                f"(at the most informative one, {kind} = {best_level:g}, it is {best_p:.2f})")
 
 
 def _truth_problem(cfg: DesignConfig):

@@ -41,8 +41,11 @@ def design_figure(res: DesignResult) -> Figure:
     b.fill_between(lv, s["dF_q05"], s["dF_q95"], alpha=0.3, label="5-95 %")
     b.plot(lv, s["dF_median"], marker="o", label="median")
     b.axhline(0.0, color="0.5", lw=0.8)
-    # symlog: dF runs from hundreds of nats (clear) to a few (undecided) within one design
-    b.set(xscale="log", yscale="symlog", xlabel=_LABEL[res.config.level_kind],
+    # symlog when dF runs from hundreds of nats (clear) to a few (undecided) in one design
+    span = np.nanmax(np.abs(s[["dF_q05", "dF_q95"]].to_numpy(float))) if len(s) else 0.0
+    if np.isfinite(span) and span > 20:
+        b.set_yscale("symlog", linthresh=1.0)
+    b.set(xscale="log", xlabel=_LABEL[res.config.level_kind],
           ylabel="F_true - min F_other (nats)", title="free-energy difference")
     if np.all(np.isnan(s["dF_median"].to_numpy(float))):
         b.text(0.5, 0.5, "one candidate only", transform=b.transAxes, ha="center")
