@@ -68,7 +68,7 @@ def goodness_of_fit(prob: Any, posterior: dict[str, np.ndarray], ne_draws: np.nd
 
     ne_draws: (C, D) sampler energies of the posterior draws; b_selected: the noise precision
     F picked (1/y-units^2; NaN for counts)."""
-    from .summary import pack_draws  # summary imports xarray; only needed here
+    from .summary import pack_draws  # summary imports pandas; only needed here
 
     n, y, w = prob.n, np.asarray(prob.y, float), np.asarray(prob.w, float)
     poisson = prob.likelihood == "poisson"

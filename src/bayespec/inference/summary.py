@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from ..models.model import Problem
 from ..models.shapes import SHAPES
 from .result import KFit
+
+if TYPE_CHECKING:  # annotations only: a fit's predictive band needs no xarray (~0.1 s)
+    import xarray as xr
 
 QUANTILES = (0.025, 0.5, 0.975)
 

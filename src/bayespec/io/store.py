@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from bayespec import __version__
 from bayespec.errors import DataError
@@ -46,6 +45,10 @@ from bayespec.io.zarrio import json_default as _json_default
 from bayespec.io.zarrio import load_tree, write_tree
 
 if TYPE_CHECKING:  # annotations only: io/ sits below inference/ (see tests/test_layout.py)
+    # xarray (~0.1 s) is imported by the functions that build a tree, so that a fit writing no
+    # store, and the sampler (sampling/checkpoint.py imports this module), never load it
+    import xarray as xr
+
     from bayespec.inference.result import KFit
 
 __all__ = ["to_datatree", "write_fit", "read_fit", "to_inference_data", "write_table_atomic"]
@@ -76,6 +79,8 @@ def _strings(names: list[str]) -> np.ndarray:
 
 def to_datatree(fit: KFit) -> xr.DataTree:
     """Convert a fit to a DataTree (groups and dims as described in the module docstring)."""
+    import xarray as xr
+
     bg = np.asarray(fit.posterior["background"], dtype=float)
     n_chain, n_draw = bg.shape[:2]
     peak_vars = {k: np.asarray(v) for k, v in fit.posterior.items() if k != "background"}
@@ -194,6 +199,8 @@ def _diagnostic_attrs(diag: dict[str, Any]) -> dict[str, Any]:
 
 def _diagnostics_group(diag: dict[str, Any]) -> xr.Dataset:
     """The ``diagnostics`` group: R-hat and bulk ESS per parameter, F and SE per chain."""
+    import xarray as xr
+
     pp, pc = diag["per_param"], diag["per_chain"]
     f = np.asarray(pc["free_energy"], dtype=float)
     return xr.Dataset(

@@ -27,10 +27,14 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
+
+if TYPE_CHECKING:
+    # imported by the functions that take or build a tree: checkpoint files and the store
+    # helpers below need only numpy and numcodecs, not xarray (~0.1 s)
+    import xarray as xr
 
 __all__ = ["write_tree", "readable", "read_tree", "load_tree", "root_attrs", "json_default",
            "fsync_path"]
@@ -151,6 +155,8 @@ def write_tree(tree: xr.DataTree | xr.Dataset, path: str | os.PathLike,
     ``path`` must not exist: callers write to a temporary directory and rename it into place
     (the atomicity is theirs). With ``fsync`` every file is flushed to disk before returning.
     """
+    import xarray as xr
+
     if isinstance(tree, xr.Dataset):
         tree = xr.DataTree(dataset=tree)
     root = os.fspath(path)
@@ -275,6 +281,8 @@ def read_tree(path: str | os.PathLike, root: dict | None = None,
     ``to_zarr`` writes for small variables) into memory as a DataTree. Decoding as xarray does
     for such stores: dims from ``dimension_names``, attrs as stored, floats' NaN fill kept.
     ``groups`` (paths such as ``"posterior"``): read only these groups (and the root's attrs)."""
+    import xarray as xr
+
     root = root if root is not None else readable(path)
     if root is None:
         raise ValueError(f"{path}: not a single-chunk consolidated Zarr v3 store")
@@ -319,6 +327,8 @@ def load_tree(path: str | os.PathLike, groups: Sequence[str] | None = None) -> x
     """The store at ``path`` in memory (only ``groups``, when given, with the root's attrs):
     read directly when :func:`readable`, else with xarray's general reader (files closed after
     loading). xarray's errors pass through."""
+    import xarray as xr
+
     root = readable(path)
     if root is not None:
         return read_tree(path, root, groups)
