@@ -77,7 +77,8 @@ def test_candidates_stores_and_selection(campaign_dir):
         t = pd.read_csv(R / "fits" / sid / "model_selection.csv")
         assert list(t.columns) == ["K", "free_energy", "free_energy_se", "noise_sd",
                                    "probability", "K_bulk", "K_extra", "rhat_max", "ess_min",
-                                   "F_chain_spread", "converged", "chi2_n", "ppc_p", "adequate"]
+                                   "F_chain_spread", "converged", "chi2_n", "ppc_p", "adequate",
+                                   "wbic", "wbic_se"]
     s = pd.read_csv(R / "summary.tsv", sep="\t")
     assert s["status"].tolist() == ["ok", "ok"]
     assert s["K"].tolist() == s["true_K"].tolist() == [1, 2]  # the extra line where it is
