@@ -13,7 +13,7 @@ import pytest
 
 from bayespec.errors import ConfigError
 from bayespec.inference.freeenergy import free_energy, stepping_stone_se
-from bayespec.inference.integrate import integrate, parse_group_config
+from bayespec.inference.integrate import integrate, joint_wbic, parse_group_config
 from bayespec.io.spectrum import Spectrum
 from bayespec.models.model import build_problem
 from bayespec.models.priors import parse_prior
@@ -71,6 +71,17 @@ def test_joint_linear_matches_closed_form():
                - 0.5 * np.linalg.slogdet(SN)[1] + 0.5 * (yy + m0 @ S0i @ m0 - mN @ SNi @ mN))
     assert 0 < se[-1] < 0.2, se[-1]
     assert abs(F - F_exact) < Z * se[-1], (F, F_exact, se[-1])
+    # WBIC (Watanabe 2013): the mean of -log p(D | w) at beta_W = 1 / log n, in closed form
+    bw = 1.0 / np.log(xa.size + xb.size)
+    Sw = np.linalg.inv(S0i + bw * (XA.T @ XA / sa ** 2 + XB.T @ XB / sb ** 2))
+    mw = Sw @ (S0i @ m0 + bw * (XA.T @ ya / sa ** 2 + XB.T @ yb / sb ** 2))
+    ra, rb = ya - XA @ mw, yb - XB @ mw
+    W_exact = (0.5 * xa.size * np.log(2 * np.pi * sa ** 2)
+               + 0.5 * xb.size * np.log(2 * np.pi * sb ** 2)
+               + 0.5 * (ra @ ra / sa ** 2 + rb @ rb / sb ** 2)
+               + 0.5 * np.trace((XA.T @ XA / sa ** 2 + XB.T @ XB / sb ** 2) @ Sw))
+    w_ic, w_se = joint_wbic(model, betas, ne)
+    assert 0 < w_se < 0.2 and abs(w_ic - W_exact) < Z * w_se, (w_ic, W_exact, w_se)
 
     draws = np.stack([o.theta[-1] for o in outs])  # (C, D, 3) at beta = 1
     for j in range(3):

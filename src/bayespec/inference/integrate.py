@@ -54,7 +54,7 @@ from ..sampling.seeds import dataset_seed
 from .composite import candidates, fit_composite
 from .fit import (JOINT_NUMBERS, FitSettings, adapt_ladder, block_stats, fit_problems, fixed_nan,
                   numbers_of, package_versions)
-from .freeenergy import free_energy, model_probabilities, stepping_stone_se
+from .freeenergy import free_energy, model_probabilities, stepping_stone_se, wbic
 from .result import KFit
 
 _TOP = ("datasets", "ties", "offsets", "sampler")
@@ -382,6 +382,8 @@ class JointFit:
     seconds: float
     block_acceptance: np.ndarray | None = None  # (L, B) with sampler.moves: block
     block_names: list[str] = field(default_factory=list)
+    wbic: float = float("nan")  # WBIC beside F (joint_wbic), and its SE
+    wbic_se: float = float("nan")
 
 
 @dataclass
@@ -427,6 +429,15 @@ def joint_free_energy(model: JointModel, betas: np.ndarray, log_z: np.ndarray,
     return float(f), float(np.hypot(log_z_se[-1], p_se))
 
 
+def joint_wbic(model: JointModel, betas: np.ndarray, ne: np.ndarray) -> tuple[float, float]:
+    """WBIC of the joint model and its SE (freeenergy.wbic) from energies ne (C, L, S): the
+    ladder tops at beta = 1 with every data set's precision inside its weights, so
+    -log p(D | theta) = c + ne(theta) with c = sum over the Gaussian data sets of
+    (n_m/2) log 2 pi - (1/2) sum log w_i, minus the Poisson data sets' constant."""
+    c = float(free_energy(np.ones(1), np.zeros(1), model.n_gauss, model.sum_log_w_gauss)[0])
+    return wbic(ne, betas, model.n, 1.0, c - model.poisson_constant)
+
+
 def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = None,
               progress: Callable[[int, int, int, int], None] | None = None) -> JointFit:
     """Sample the joint model on a ladder topped at beta = 1; stepping-stone free energy.
@@ -452,8 +463,10 @@ def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = Non
     swap = np.stack([c.swap for c in chains]).sum(0) / (len(chains) * sweeps)
     acc = fixed_nan(np.stack([c.acc for c in chains]).sum(0) / (len(chains) * sweeps),
                     model.priors)
+    w_ic, w_se = joint_wbic(model, betas, ne)
     return JointFit(model, betas, log_z, se, f, f_se, theta, ne_top, swap, acc,
-                    float(sum(c.seconds for c in chains)), **block_stats(model, chains, sweeps))
+                    float(sum(c.seconds for c in chains)), **block_stats(model, chains, sweeps),
+                    wbic=w_ic, wbic_se=w_se)
 
 
 def _run_joint_chunked(model: JointModel, betas: np.ndarray, s: SamplerConfig,
@@ -542,6 +555,8 @@ def integrate(cfg: GroupConfig, checkpoint_dir: str | Path | None = None,
                          "free_energy": j.free_energy, "free_energy_se": j.free_energy_se}
                         for j in joint])
     sel["probability"] = model_probabilities(fj)
+    sel["wbic"] = [j.wbic for j in joint]  # beside F, as model_selection.csv's last columns
+    sel["wbic_se"] = [j.wbic_se for j in joint]
     best = int(np.argmin(fj))
     best_sep = {n: int(np.argmin([f.free_energy for f in separate[n]])) for n in names}
     f_sep = sum(separate[n][best_sep[n]].free_energy for n in names)

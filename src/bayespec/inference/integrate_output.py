@@ -3,7 +3,8 @@
 DIR/
   integration.csv          rows joint, separate: model,free_energy,free_energy_se,K,noise_sd,
                            delta,delta_se,verdict (written last: its presence means complete)
-  joint_selection.csv      one row per K combination: K_<ds>..., free_energy, se, probability
+  joint_selection.csv      one row per K combination: K_<ds>..., free_energy, se, probability,
+                           wbic, wbic_se
                            (a composite data set's K_<ds>: its candidate label, e.g. 1-2)
   joint/K<K_A>-<K_B>.zarr  joint store of every K combination (DataTree, ArviZ groups); a
                            composite data set contributes its counts (K1-2-3: A = 1-2, B = 3)
@@ -116,6 +117,7 @@ def joint_datatree(j: JointFit, res: IntegrationResult) -> xr.DataTree:
     root = xr.Dataset(attrs={
         "kind": "joint", "datasets": _dumps(list(mdl.names)), "K": _dumps(list(mdl.Ks)),
         "free_energy": j.free_energy, "free_energy_se": j.free_energy_se,
+        "wbic": float(j.wbic), "wbic_se": float(j.wbic_se),
         "free_parameters": _dumps(list(mdl.free_names)),
         "ties": _dumps([t.text for t in res.cfg.ties]), "seed": int(res.cfg.sampler.seed),
         "config": _dumps(res.cfg.raw), "versions": _dumps(versions()),
