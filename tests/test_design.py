@@ -174,3 +174,14 @@ def test_counting_time_design_with_poisson_counts():
     assert s.loc[10.0, "p_select_true"] == 1.0 and s.loc[10.0, "p_true_mean"] > 0.99
     assert s.loc[0.05, "p_true_mean"] < s.loc[10.0, "p_true_mean"]
     assert s.loc[10.0, "width_peak1_center"] < 0.5
+
+
+def test_wilson_interval():
+    """Against the closed form for p = 0 (upper end z^2 / (n + z^2)) and its symmetry."""
+    from bayespec.inference.design import wilson
+
+    z = 1.959963984540054
+    assert wilson(0.0, 10) == (0.0, pytest.approx(z * z / (10 + z * z)))
+    lo, hi = wilson(0.3, 20)
+    lo2, hi2 = wilson(0.7, 20)
+    assert lo == pytest.approx(1 - hi2) and hi == pytest.approx(1 - lo2) and lo < 0.3 < hi

@@ -252,9 +252,18 @@ def run_design(cfg: DesignConfig, threads: int | None = None,
     return DesignResult(cfg, records, summary, crossing(summary, cfg))
 
 
+def wilson(p: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval (95 % for the default z) of a binomial proportion p of n
+    trials: unlike p -+ z SE it stays inside [0, 1] and is not empty at p = 0 or 1."""
+    d = 1.0 + z * z / n
+    mid = (p + z * z / (2 * n)) / d
+    half = z / d * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, mid - half), min(1.0, mid + half)
+
+
 def summarise_design(records: pd.DataFrame, cfg: DesignConfig) -> pd.DataFrame:
-    """Per level: ``p_select_true`` (fraction of replicates selecting the truth) and its
-    binomial SE, ``p_true_mean`` (mean p(true | D)), ``dF_median``, ``dF_q05``, ``dF_q95``
+    """Per level: ``p_select_true`` (fraction of replicates selecting the truth), its
+    binomial SE and its 95 % Wilson interval ``p_select_true_lo``/``_hi``, ``p_true_mean`` (mean p(true | D)), ``dF_median``, ``dF_q05``, ``dF_q95``
     (dF = F_true - min F_other, nats), ``F_se_max`` (the largest SE of any F at that level),
     ``converged`` (fraction of true-candidate fits converged), and per true line and reported
     quantity the median interval width ``width_*`` and the coverage ``covered_*`` (fraction
@@ -271,8 +280,10 @@ def summarise_design(records: pd.DataFrame, cfg: DesignConfig) -> pd.DataFrame:
         sel = t["selected"].astype(float).to_numpy()
         n = sel.size
         ps = float(sel.mean())
+        lo, hi = wilson(ps, n)
         row = {"level": level, "replicates": n, "p_select_true": ps,
                "p_select_true_se": math.sqrt(max(ps * (1 - ps), 0.0) / n),
+               "p_select_true_lo": lo, "p_select_true_hi": hi,
                "p_true_mean": float(t["probability"].mean()),
                "dF_median": float(np.nanmedian(dF)) if np.isfinite(dF).any() else np.nan,
                "dF_q05": float(np.nanquantile(dF, 0.05)) if np.isfinite(dF).any() else np.nan,

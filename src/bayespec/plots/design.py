@@ -16,7 +16,7 @@ _LABEL = {"noise_sd": "noise sd", "counting_time": "counting time"}
 
 
 def design_figure(res: DesignResult) -> Figure:
-    """Left: p(select the true model) with its binomial SE and the mean p(true | D) against the
+    """Left: p(select the true model) with its 95 % Wilson interval and the mean p(true | D) against the
     level (log axis), the 0.95 line and the crossing level. Right: dF = F_true - min F_other,
     median and 5-95 % band, against the level (below 0: the data favour the truth)."""
     from ..inference.design import TARGET
@@ -25,8 +25,11 @@ def design_figure(res: DesignResult) -> Figure:
     lv = s["level"].to_numpy(float)
     fig = Figure(figsize=(10, 4), layout="constrained")
     a, b = fig.subplots(1, 2)
-    a.errorbar(lv, s["p_select_true"], yerr=s["p_select_true_se"], marker="o", capsize=3,
-               label="fraction selecting the truth")
+    p = s["p_select_true"].to_numpy(float)
+    err = np.maximum(np.vstack([p - s["p_select_true_lo"].to_numpy(float),  # >= 0 up to
+                                s["p_select_true_hi"].to_numpy(float) - p]), 0.0)  # rounding
+    a.errorbar(lv, p, yerr=err, marker="o", capsize=3,
+               label="fraction selecting the truth (95 % Wilson)")
     a.plot(lv, s["p_true_mean"], marker="s", ls="--", label="mean p(true | D)")
     a.axhline(TARGET, color="0.5", lw=0.8, ls=":")
     if res.crossing is not None:
