@@ -10,10 +10,11 @@ from .fit_yaml import (BACKENDS, CAMPAIGN_SCHEMA, DEFAULTS, LIKELIHOODS,  # noqa
                        ModelBlock, ModelConfig, NoiseBlock, NoiseConfig, PriorsBlock,
                        SamplerBlock, SamplerConfig, _check_keys, _config_error, _keys, _Loader,
                        _main, _section, campaign_schema_text, describe_keys, fit_json_schema,
-                       load_fit_config, parse_fit_config, with_overrides)
+                       load_fit_config, parse_fit_config, read_yaml,
+                       with_overrides)
 
 __all__ = ["BACKENDS", "CAMPAIGN_SCHEMA", "DEFAULTS", "LIKELIHOODS", "SCHEMA_MARKER",
            "BackgroundBlock", "ComponentConfig", "FitConfig", "FitFile", "ModelBlock",
            "ModelConfig", "NoiseBlock", "NoiseConfig", "PriorsBlock", "SamplerBlock",
            "SamplerConfig", "campaign_schema_text", "describe_keys", "fit_json_schema",
-           "load_fit_config", "parse_fit_config", "with_overrides"]
+           "load_fit_config", "parse_fit_config", "read_yaml", "with_overrides"]

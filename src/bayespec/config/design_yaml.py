@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from ..errors import ConfigError
-from .fit_yaml import FitConfig, _check_keys, _Loader, _section, load_fit_config, parse_fit_config
+from .fit_yaml import (FitConfig, _check_keys, _section, load_fit_config, parse_fit_config,
+                       read_yaml)
 
 __all__ = ["DesignConfig", "load_design", "parse_design", "LEVEL_KINDS", "QUANTITIES"]
 
@@ -69,18 +69,7 @@ class DesignConfig:
 def load_design(path: str | Path) -> DesignConfig:
     """Read and validate DESIGN.yaml (model files are read relative to it)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: design file not found; check the path") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{p}: cannot read the design file ({e})") from None
-    try:
-        d = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise ConfigError(f"{p}: {where}invalid YAML; check indentation and colons") from None
+    d = read_yaml(p, "design file")
     return parse_design(d, str(p), p.parent)
 
 

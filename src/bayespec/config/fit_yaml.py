@@ -930,25 +930,30 @@ _Loader.add_implicit_resolver(
     list("-+0123456789"))
 
 
-def load_fit_config(path: str | Path) -> FitConfig:
-    """Read and validate a FIT.yaml file; YAML errors name the file and line."""
+def read_yaml(path: str | Path, what: str = "config file") -> Any:
+    """The YAML document of ``path`` (FIT.yaml, GROUP.yaml, DESIGN.yaml; ``what`` names it in
+    messages): ConfigError naming the file, and for bad YAML the line and column."""
     p = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found; check the path") from None
+        raise ConfigError(f"{p}: {what} not found; check the path") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{p}: cannot read config file ({e}); it must be a readable UTF-8 "
+        raise ConfigError(f"{p}: cannot read {what} ({e}); it must be a readable UTF-8 "
                           f"YAML file") from None
     try:
-        d = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        what = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"{p}: {where}invalid YAML ({what}); check indentation, colons and "
-                          f"quoting") from None
-    return parse_fit_config(d, p)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{p}: {where}invalid YAML ({problem}); check indentation, colons "
+                          f"and quoting") from None
+
+
+def load_fit_config(path: str | Path) -> FitConfig:
+    """Read and validate a FIT.yaml file; YAML errors name the file and line."""
+    return parse_fit_config(read_yaml(path, "config file"), str(path))
 
 
 def with_overrides(cfg: FitConfig, **sections: Mapping | None) -> FitConfig:

@@ -39,7 +39,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..config import (FitConfig, SamplerConfig, _check_keys, _Loader, _section, parse_fit_config)
+from ..config import (FitConfig, SamplerConfig, _check_keys, _section, parse_fit_config,
+                      read_yaml)
 from ..errors import ConfigError, PriorError
 from ..ids import ID_PATTERN, is_entry
 from ..io.readers import OPTIONS
@@ -155,20 +156,8 @@ def parse_group_config(d: Any, source: str = "<group>", base: str | Path = ".",
 
 def load_group_config(path: str | Path) -> GroupConfig:
     """Read and validate a GROUP.yaml file."""
-    import yaml
-
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise ConfigError(f"{p}: cannot read the group file ({e.strerror or e}); check the "
-                          f"path") from None
-    try:
-        d = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise ConfigError(f"{p}: {where}invalid YAML; check indentation and quoting") from None
+    d = read_yaml(p, "group file")
     return parse_group_config(d, str(p), p.parent)
 
 
