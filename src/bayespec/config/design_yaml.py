@@ -37,13 +37,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..models.shapes import LINE_QUANTITIES
 from .fit_yaml import (FitConfig, _check_keys, _section, load_fit_config, parse_fit_config,
                        read_yaml)
 
 __all__ = ["DesignConfig", "load_design", "parse_design", "LEVEL_KINDS", "QUANTITIES"]
 
 LEVEL_KINDS = ("noise_sd", "counting_time")
-QUANTITIES = ("center", "width", "amplitude", "area")
+QUANTITIES = LINE_QUANTITIES
 _TOP = ("models", "truth", "axis", "levels", "replicates", "seed", "report")
 
 

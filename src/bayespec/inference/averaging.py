@@ -24,12 +24,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from ..models.shapes import SHAPES
+from ..models.shapes import LINE_QUANTITIES, SHAPES
 
 __all__ = ["QUANTITIES", "line_draws", "match_lines", "model_average", "weighted_quantile"]
 
 #: the per-line quantities averaged (the campaign summary's peak columns)
-QUANTITIES = ("center", "width", "amplitude", "area")
+QUANTITIES = LINE_QUANTITIES
 
 #: Lines = {component: {quantity: (N, K_c) draws}}; component "" for a one-shape model
 Lines = dict[str, dict[str, np.ndarray]]
@@ -118,10 +118,10 @@ def model_average(lines: Sequence[Lines], probabilities: np.ndarray, selected: i
             have = [m for m in range(len(lines)) if maps[m][k] >= 0]
             w_have = p[have]
             out[f"{col}_p"] = float(w_have.sum())
+            if w_have.sum() <= 0:  # every candidate with this line is improbable (underflow)
+                w_have = np.ones(len(have))
             for q in QUANTITIES:
                 vals = [lines[m][comp][q][:, maps[m][k]] for m in have]
-                if w_have.sum() <= 0:  # every candidate with this line is improbable
-                    w_have = np.ones(len(have))
                 wts = np.concatenate([np.full(v.size, wm / v.size) for v, wm in
                                       zip(vals, w_have)])
                 v = np.concatenate(vals)

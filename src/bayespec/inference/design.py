@@ -84,9 +84,10 @@ def _truth_problem(cfg: DesignConfig):
                          m.background, m.degree, fc.priors, source=cfg.source)
 
 
-def _named(params: Mapping, composite: bool, src: str) -> dict[str, float]:
+def _named(params: Mapping, composite: bool, src: str, bg: list[str]) -> dict[str, float]:
     """truth.params -> {parameter name: value} in the Problem's names (``center[0]``,
-    ``bulk.center[0]``, ``background[c0]`` is given by position)."""
+    ``bulk.center[0]``); the background coefficients are given by position, named ``bg``
+    (``background[c0]``, ...; ``background[j]`` beyond them)."""
     out: dict[str, float] = {}
 
     def put(prefix: str, block: Mapping, where: str) -> None:
@@ -96,13 +97,12 @@ def _named(params: Mapping, composite: bool, src: str) -> dict[str, float]:
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                     raise ConfigError(f"{src}: {where}.{kind}[{k}]: must be a finite number, "
                                       f"got {v!r}")
-                out[f"{prefix}{kind}[{k}]"] = float(v)
+                name = f"{prefix}{kind}[{k}]"
+                out[bg[k] if kind == "background" and k < len(bg) else name] = float(v)
 
     for key, block in params.items():
         if key == "background":
-            vals = block if isinstance(block, (list, tuple)) else [block]
-            for j, v in enumerate(vals):
-                out[f"background#{j}"] = float(v)
+            put("", {key: block}, "truth.params")
         elif composite:
             if not isinstance(block, Mapping):
                 raise ConfigError(f"{src}: truth.params.{key}: a composite model's truth is "
@@ -118,15 +118,14 @@ def _theta(cfg: DesignConfig, prob) -> np.ndarray:
 
     Lines may be listed in any order; ConfigError names a missing or unknown value."""
     composite = bool(cfg.models[cfg.truth_model].model.components)
-    named = _named(cfg.params, composite, cfg.source)
     names = list(prob.param_names)
-    bg = [n for n in names if n.startswith("background[")]
+    named = _named(cfg.params, composite, cfg.source,
+                   [n for n in names if n.startswith("background[")])
     theta, used = np.empty(len(names)), set()
     for i, (n, pr) in enumerate(zip(names, prob.priors)):
-        key = f"background#{bg.index(n)}" if n in bg else n
-        if key in named:
-            theta[i] = named[key]
-            used.add(key)
+        if n in named:
+            theta[i] = named[n]
+            used.add(n)
         elif pr.fixed:
             theta[i] = pr.params[0]
         else:
@@ -135,9 +134,7 @@ def _theta(cfg: DesignConfig, prob) -> np.ndarray:
                               f"{', '.join(names)}); add it")
     extra = sorted(set(named) - used)
     if extra:
-        shown = [e.replace("background#", "background[") + ("]" if "#" in e else "")
-                 for e in extra]
-        raise ConfigError(f"{cfg.source}: truth.params: {', '.join(shown)} not in candidate "
+        raise ConfigError(f"{cfg.source}: truth.params: {', '.join(extra)} not in candidate "
                           f"{cfg.truth_K} of model {cfg.truth_model} (its parameters: "
                           f"{', '.join(names)}); remove them or change truth.K")
     lp = sum(float(p.logpdf(np.array(t))) for p, t in zip(prob.priors, theta))
@@ -150,14 +147,20 @@ def _theta(cfg: DesignConfig, prob) -> np.ndarray:
     return theta
 
 
-def true_curve(cfg: DesignConfig) -> np.ndarray:
-    """The noiseless true model f(x) (n,) on the design axis."""
+def _truth(cfg: DesignConfig):
+    """(the true candidate's Problem, its true parameters (P,), its noiseless curve (n,))."""
     prob = _truth_problem(cfg)
-    f = np.asarray(prob.curve(_theta(cfg, prob)), dtype=float)
+    theta = _theta(cfg, prob)
+    f = np.asarray(prob.curve(theta), dtype=float)
     if cfg.level_kind == "counting_time" and np.any(f < 0):
         raise ConfigError(f"{cfg.source}: truth.params: the true curve is negative somewhere "
                           f"(min {f.min():.4g}); Poisson counts need a mean >= 0")
-    return f
+    return prob, theta, f
+
+
+def true_curve(cfg: DesignConfig) -> np.ndarray:
+    """The noiseless true model f(x) (n,) on the design axis."""
+    return _truth(cfg)[2]
 
 
 def _seed(cfg: DesignConfig, i: int, r: int, *tail: int) -> np.random.SeedSequence:
@@ -216,9 +219,7 @@ def _truth_stats(fit, prob_truth, theta: np.ndarray, cfg: DesignConfig) -> dict:
 def run_design(cfg: DesignConfig, threads: int | None = None,
                progress: bool | None = None) -> DesignResult:
     """Simulate, fit and summarise every (level, replicate) of ``cfg``."""
-    prob_truth = _truth_problem(cfg)
-    theta = _theta(cfg, prob_truth)
-    f = true_curve(cfg)
+    prob_truth, theta, f = _truth(cfg)
     show = sys.stderr.isatty() if progress is None else bool(progress)
     rows = []
     L, R = len(cfg.levels), cfg.replicates

@@ -23,9 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["QUANTITIES", "Frame", "track_lines", "trends_table", "changes_table"]
+from ..models.shapes import LINE_QUANTITIES
 
-QUANTITIES = ("center", "width", "amplitude", "area")
+__all__ = ["QUANTITIES", "Frame", "track_lines", "trends_table", "changes_table",
+           "sort_line_names"]
+
+QUANTITIES = LINE_QUANTITIES
 
 
 @dataclass
@@ -116,7 +119,7 @@ def trends_table(series: str, frames: Sequence[Frame]) -> pd.DataFrame:
     noise_sd, free_energy, dF_runner_up, then per track and quantity ``{track}_{q}`` (posterior
     mean) with ``_lo``/``_hi`` (95 % interval), NaN where the frame lacks the line."""
     tracks = track_lines(frames)
-    rows, cols = [], []
+    rows, cols, names = [], [], []
     for f, tr in zip(frames, tracks):
         r = {"series": series, "spectrum": f.spectrum, "order": f.order, "status": f.status,
              "K": f.K, "candidate": f.candidate, "probability": f.probability,
@@ -131,6 +134,8 @@ def trends_table(series: str, frames: Sequence[Frame]) -> pd.DataFrame:
                     continue
                 comp = str(row["component"]) if has_comp and pd.notna(row["component"]) else ""
                 name = tr[(comp, int(row["peak"]))]
+                if name not in names:
+                    names.append(name)
                 for suffix, col in (("", "mean"), ("_lo", "q2.5"), ("_hi", "q97.5")):
                     key = f"{name}_{q}{suffix}"
                     r[key] = float(row[col])
@@ -140,17 +145,16 @@ def trends_table(series: str, frames: Sequence[Frame]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     lead = ["series", "spectrum", "order", "status", "K", "candidate", "probability", "noise_sd",
             "free_energy", "dF_runner_up"]
-    names = list(dict.fromkeys(c.rsplit("_", 2)[0] if c.endswith(("_lo", "_hi"))
-                               else c.rsplit("_", 1)[0] for c in cols))
-    order = [f"{n}_{q}{s}" for n in _by_track(names) for q in QUANTITIES
+    order = [f"{n}_{q}{s}" for n in sort_line_names(names) for q in QUANTITIES
              for s in ("", "_lo", "_hi") if f"{n}_{q}{s}" in cols]
     df = df.reindex(columns=lead + order)
     df["K"] = pd.to_numeric(df["K"], errors="coerce").astype("Int64")
     return df
 
 
-def _by_track(names: list[str]) -> list[str]:
-    """Track names sorted by component (first appearance) then number."""
+def sort_line_names(names: list[str]) -> list[str]:
+    """Line names (``line2``, ``bulk1``, ``peak3``) sorted by their prefix (in order of first
+    appearance) then number: the order of a table's per-line columns."""
     import re
 
     def split(n: str) -> tuple[str, int]:
@@ -166,7 +170,7 @@ def changes_table(trends: pd.DataFrame) -> pd.DataFrame:
     track appears or vanishes: order, spectrum, from, to (candidate labels, or K), probability
     (of the new selection), appeared, vanished (track names joined by ',')."""
     ok = trends[trends["status"] == "ok"]
-    track_names = _by_track(list(dict.fromkeys(
+    track_names = sort_line_names(list(dict.fromkeys(
         c[: -len("_center")] for c in trends.columns if c.endswith("_center"))))
     rows = []
     prev = None

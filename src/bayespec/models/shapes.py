@@ -524,6 +524,9 @@ def voigt(x, h, center, width, extra, out):
     return 0, x.shape[0]
 
 
+#: the per-line quantities that summaries, averages, series trends and designs report
+LINE_QUANTITIES = ("center", "width", "amplitude", "area")
+
 DS_WINDOW = 25.0  # a DS line's area: over center -+ 25 (sigma + gamma) (its tail never ends)
 
 

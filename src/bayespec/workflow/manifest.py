@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import difflib
+import functools
 import json
 import math
 import os
@@ -307,10 +308,11 @@ class Campaign:
         o = r.get("order")
         return o if o is None or isinstance(o, str) else float(o)
 
-    @property
+    @functools.cached_property
     def series(self) -> dict[str, list[str]]:
         """Series name -> its entries' keys sorted by order (manifest order of first
-        appearance)."""
+        appearance). Cached: the rules ask for it once per job, and the rows do not change
+        after load."""
         out: dict[str, list[str]] = {}
         for key in self.rows:
             name = self.series_of(key)

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ..ids import entry_name
+from ..models.shapes import LINE_QUANTITIES
 from .markers import STATUS_OK, _write_file_atomic, _write_text, is_ok, log, one_line
 
-_PEAK_QUANTITIES = ("center", "width", "amplitude", "area")
+_PEAK_QUANTITIES = LINE_QUANTITIES
 #: the selected candidate's checks (select.py's info), the summary's last columns
 _CHECKS = ("converged", "adequate")
 
@@ -125,21 +126,11 @@ def summarise(infos: Sequence[str | os.PathLike], peaks: Sequence[str | os.PathL
 def _avg_order(cols: list[str]) -> list[str]:
     """The averaged columns: K_avg, noise_sd_avg, then per line (peak1, peak2, ...; a
     composite's lines in order of appearance) its _p and quantity columns."""
+    from ..inference.series import sort_line_names
+
     head = [c for c in ("K_avg", "noise_sd_avg") if c in cols]
-    lines = [c[:-2] for c in cols if c.endswith("_p")]
-
-    def split(line: str) -> tuple[str, int]:
-        m = re.fullmatch(r"(.*?)(\d+)", line)
-        return (m.group(1), int(m.group(2))) if m else (line, 0)
-
-    first = list(dict.fromkeys(split(line)[0] for line in lines))  # components as they come
-
-    def key(line: str) -> tuple[int, int]:
-        name, k = split(line)
-        return first.index(name), k
-
     out = list(head)
-    for line in sorted(lines, key=key):
+    for line in sort_line_names([c[:-2] for c in cols if c.endswith("_p")]):
         out.append(f"{line}_p")
         out += [f"{line}_{q}_avg{s}" for q in _PEAK_QUANTITIES for s in ("", "_lo", "_hi")
                 if f"{line}_{q}_avg{s}" in cols]
