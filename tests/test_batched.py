@@ -9,6 +9,7 @@ from bayespec.inference.fit import FitSettings, fit_spectrum, ladder_for
 from bayespec.models.model import build_problem
 from bayespec.models.priors import parse_prior
 from bayespec.sampling import batched
+from bayespec.sampling.chunked import check_points
 from conftest import nagata_data
 
 NAGATA_UNIFORM = {
@@ -74,6 +75,46 @@ def test_result_does_not_depend_on_batch_mates():
     for c in range(2):
         assert np.array_equal(alone[0][c].ne, both[1][c].ne)
         assert np.array_equal(alone[0][c].theta, both[1][c].theta)
+
+
+def test_a_batch_run_in_pieces_is_the_unsplit_run():
+    """batch_advance to a RECOMPUTE_EVERY multiple, then on: bit for bit one call (the
+    target_se check points rely on it)."""
+    from bayespec.sampling.kernel import RECOMPUTE_EVERY
+
+    _, y = nagata_data(0)
+    p = _problem(y)
+    betas = ladder_for(p, FitSettings(noise_sd=0.1, replicas=5))[0]
+    burn, sweeps = 120, 2 * RECOMPUTE_EVERY - 100
+    ref = batched.run_batched([p], betas, burn, sweeps, 3, 2, seed=4)
+    b, s = batched.batch_start([p], betas, burn, sweeps, 3, 2, seed=4)
+    batched.batch_advance(b, s, RECOMPUTE_EVERY)
+    batched.batch_advance(b, s, burn + sweeps)
+    got = batched.spectrum_outputs(b, s, 0)
+    for c in range(2):
+        for k in ("ne", "theta", "acc", "swap", "steps"):
+            assert np.array_equal(getattr(got[c], k), getattr(ref[0][c], k)), k
+
+
+def test_target_se_stop_does_not_depend_on_batch_mates():
+    """A spectrum taken out of its batch at its target_se check point has the numbers (and
+    the stop) of the same spectrum fitted alone, and its counts end at its stop."""
+    _, y0 = nagata_data(0)
+    p0, p1 = _problem(y0), _problem(nagata_data(1)[1] * 3.0)
+    betas = ladder_for(p0, FitSettings(noise_sd=0.1, replicas=6))[0]
+    se_of = lambda j, ne: [0.0, 1.0][j]  # noqa: E731  job 0 stops at once, job 1 never
+    alone = batched.run_grouped([(p0, betas)], 100, 1500, 5, 2, 3, target_se=0.5,
+                                se_of=se_of, may_stop=None)
+    both = batched.run_grouped([(p0, betas), (p1, betas)], 100, 1500, 5, 2, 3,
+                               target_se=0.5, se_of=se_of, may_stop=None)
+    first = check_points(100, 1500, 0.5)[0] - 100  # sampling sweeps at the first check point
+    assert first < 1500
+    assert alone[0][0].ne.shape[-1] == first == both[0][0].ne.shape[-1]
+    assert both[1][0].ne.shape[-1] == 1500
+    for c in range(2):
+        for k in ("ne", "theta", "acc", "swap"):
+            assert np.array_equal(getattr(alone[0][c], k), getattr(both[0][c], k)), k
+    assert np.all(both[0][0].acc <= first)  # counted over its own sampling sweeps only
 
 
 def test_array_api_strict_gives_the_numpy_numbers():

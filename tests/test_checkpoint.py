@@ -236,13 +236,29 @@ def test_mismatched_checkpoint_is_refused_and_a_finished_one_reused(tmp_path, ca
         fit_problems(probs, s, checkpoint=path)
 
 
-@pytest.mark.parametrize("kw", [{"checkpoint": "x.npz"}, {"target_se": 0.1}])
-def test_batched_backend_refuses_checkpoint_and_target_se(tmp_path, kw):
+def test_batched_backend_refuses_checkpoints(tmp_path):
     probs, s = _small(seed=1)
-    s = FitSettings(**{**s.__dict__, "backend": "numpy", "target_se": kw.get("target_se")})
-    cp = tmp_path / kw["checkpoint"] if "checkpoint" in kw else None
-    with pytest.raises(ConfigError, match="only the numba backend supports it"):
-        fit_problems(probs, s, checkpoint=cp)
+    s = FitSettings(**{**s.__dict__, "backend": "numpy"})
+    with pytest.raises(ConfigError, match="only the numba backend writes them"):
+        fit_problems(probs, s, checkpoint=tmp_path / "x.npz")
+
+
+def test_target_se_on_the_array_backend_stops_early_within_the_closed_form():
+    """The numpy backend's target_se (batched.run_grouped): same check points and rules."""
+    from test_oracles import linear_closed_form, _linear_problem
+
+    x, y, X, kind, degree, priors, m0, S0 = _linear_problem("linear")
+    prob = build_problem(x, y, None, "gaussian", 0, kind, degree, priors)
+    fit, = fit_problems([prob], FitSettings(noise_sd=NOISE, sweeps=40000, burn_in=BURN,
+                                            chains=4, seed=1, backend="numpy",
+                                            target_se=TARGET))
+    ran = fit.timing["sweeps"]
+    assert ran < 40000 and (BURN + ran) % RECOMPUTE_EVERY == 0, ran
+    assert fit.posterior["background"].shape[1] == ran // 5
+    assert 0 < fit.free_energy_se <= TARGET
+    F = linear_closed_form(X, y, NOISE, m0, S0)[0]
+    assert abs(fit.free_energy - F) < 3 * fit.free_energy_se, (fit.free_energy, F,
+                                                               fit.free_energy_se)
 
 
 @pytest.mark.parametrize("key, value, msg", [

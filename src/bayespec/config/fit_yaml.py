@@ -507,7 +507,7 @@ class SamplerBlock(_Block):
     target_se: _num(gt=0) | None = Field(
         None, description="stop once the standard error of the reported free energy is <= this "
                           "(> 0, nats; checked every 500 sweeps; sweeps is then the maximum; "
-                          "numba backend)")
+                          "every backend)")
     checkpoint_every: _num(ge=0, says="must be a number of seconds >= 0 (0 = no periodic "
                                       "checkpoints), got {got}") = Field(
         300, description="seconds between checkpoints of a fit run with --checkpoint (>= 0; 0 = "

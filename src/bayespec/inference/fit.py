@@ -51,7 +51,7 @@ class FitSettings:
     threads: int | None = _S["threads"]
     extend: bool = _S["extend"]  # add rungs below the geometric ladder when priors are wide
     backend: str = _S["backend"]  # numba | numpy | cupy | auto (see batched.py)
-    target_se: float | None = _S["target_se"]  # stop when the SE of F is <= this (numba)
+    target_se: float | None = _S["target_se"]  # stop when the SE of F is <= this
     checkpoint_every: float = _S["checkpoint_every"]  # seconds between checkpoints (0 = none)
     ladder: str = _S["ladder"]  # geometric | adaptive (adapt_ladder)
     moves: str = _S["moves"]  # single | block (joint kernel: sampling.joint.with_block_moves)
@@ -202,11 +202,9 @@ def fit_problems(problems: list[Problem], s: FitSettings,
     if backend != "numba" and any(getattr(p, "start", None) is not None for p in problems):
         raise ConfigError(f"a warm start (series.warm_start) runs on the numba backend only "
                           f"(sampler.backend is {backend}); set backend: numba or start cold")
-    if backend != "numba" and (checkpoint is not None or s.target_se is not None):
-        what = "checkpoints" if checkpoint is not None else "sampler.target_se"
-        raise ConfigError(f"{what}: only the numba backend supports it (sampler.backend is "
-                          f"{backend}); set sampler.backend: numba or drop "
-                          f"{'--checkpoint' if checkpoint is not None else 'target_se'}")
+    if backend != "numba" and checkpoint is not None:
+        raise ConfigError(f"checkpoints: only the numba backend writes them (sampler.backend "
+                          f"is {backend}); set sampler.backend: numba or drop --checkpoint")
     if backend == "numba" and (checkpoint is not None or s.target_se is not None):
         outs = _run_chunked(jobs, ladders, s, checkpoint, restart_on_mismatch, versions,
                             progress)
@@ -214,8 +212,9 @@ def fit_problems(problems: list[Problem], s: FitSettings,
         outs = run_many(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, s.threads,
                         progress)
     else:
-        xp = batched.namespace(backend)
-        outs = batched.run_grouped(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed, xp)
+        se_of, may_stop = _stop_rules(jobs, ladders)
+        outs = batched.run_grouped(jobs, s.burn_in, s.sweeps, s.thin, s.chains, s.seed,
+                                   batched.namespace(backend), s.target_se, se_of, may_stop)
     wall = time.perf_counter() - t0
     versions["backend"] = backend
     fits = []
@@ -234,6 +233,15 @@ def _run_chunked(jobs, ladders, s: FitSettings, checkpoint, restart_on_mismatch:
     fp = checkpoint_mod.fingerprint([p for p, _ in jobs], [b for _, b in jobs], numbers_of(s),
                                     versions)
 
+    se_of, may_stop = _stop_rules(jobs, ladders)
+    outs, _, _ = run_chunked(jobs, plan, se_of, fp, progress, may_stop=may_stop)
+    return outs
+
+
+def _stop_rules(jobs, ladders) -> tuple[Callable[[int, np.ndarray], float],
+                                        Callable[[int, np.ndarray], str | None]]:
+    """target_se's se_of(job, ne) and may_stop(job, ne) for single fits on any backend: the
+    SE of the F the fit reports, and checks.stop_refusal (enough batches, chains agree)."""
     def se_of(j: int, ne: np.ndarray) -> float:
         prob, (betas, estimated) = jobs[j][0], ladders[j]
         return reported_se(prob, betas, estimated, ne)
@@ -242,8 +250,7 @@ def _run_chunked(jobs, ladders, s: FitSettings, checkpoint, restart_on_mismatch:
         prob, (betas, estimated) = jobs[j][0], ladders[j]
         return stop_refusal(prob, betas, estimated, ne)
 
-    outs, _, _ = run_chunked(jobs, plan, se_of, fp, progress, may_stop=may_stop)
-    return outs
+    return se_of, may_stop
 
 
 def chunked_plan(s: FitSettings, checkpoint: str | os.PathLike | None,

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 from array_api_compat import array_namespace
@@ -27,6 +29,7 @@ from array_api_compat import array_namespace
 from ..errors import ConfigError
 from ..models.model import Problem
 from ..models.priors import FIXED, GAMMA, LOGNORMAL, NORMAL, UNIFORM, pack
+from .chunked import check_points, target_reached
 from .kernel import ADAPT_WINDOW, RECOMPUTE_EVERY, TARGET_ACCEPT
 from .sampler import ChainOutput, initial_state
 from .seeds import chain_seqs
@@ -155,16 +158,73 @@ def stream_keys(seq_keys: np.ndarray, L: int) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps: int,
-                thin: int, chains: int, seed: int, xp=None) -> list[list[ChainOutput]]:
-    """Exchange MC for several spectra at once; returns outputs[spectrum][chain].
+@dataclass
+class Batch:
+    """The constant part of a vectorised batch (S spectra x C chains x L rungs = M rows):
+    the data broadcast to rows, the stream keys, the ladder and the priors. Built once by
+    :func:`batch_start`; :func:`batch_advance` reads it."""
 
-    All problems must share the axis, K, shape, background and number of rungs; betas is (S, L)
-    or (L,). ``xp`` is an array namespace (numpy, cupy, array_api_strict); default numpy.
-    Initial states use the same SeedSequence(seed, spawn_key=(K, chain)) as the Numba path.
-    """
-    xp = xp or array_namespace(np.zeros(1))
-    t0 = time.perf_counter()
+    xp: Any
+    shape: str
+    bg_name: str
+    K: int
+    st: int
+    nb: int
+    P: int
+    S: int
+    C: int
+    L: int
+    burn_in: int
+    sweeps: int
+    thin: int
+    codes: np.ndarray
+    pp: np.ndarray
+    logsp: np.ndarray
+    poisson: bool
+    x: Any
+    Y: Any  # (M, n) data to fit
+    W: Any  # (M, n) weights
+    Yc: Any  # (M, n) counts (Poisson)
+    row_keys: Any  # (M,) uint64
+    group_keys: Any  # (G,) uint64
+    beta_g: Any  # (G, L)
+    smax: Any  # (P,)
+    gbase: Any  # (G, 1)
+
+    @property
+    def G(self) -> int:
+        return self.S * self.C
+
+    @property
+    def npk(self) -> int:
+        return self.K * self.st
+
+
+@dataclass
+class BatchState:
+    """Everything that changes while a batch runs (the array-backend analogue of
+    sampler.ChainState). ``sweep`` is the next sweep (0 .. burn_in + sweeps); u, th, lp: (M, P)
+    coordinates, values and log prior terms; steps (G, L, P) by rung; who / rung (G, L) the row
+    slot at each rung and its inverse; acc, acc_win (G, L, P); swaps (G, max(L-1, 1));
+    out_ne (G, L, sweeps); out_theta (G, L, sweeps // thin, P); seconds: wall time so far."""
+
+    u: Any
+    th: Any
+    lp: Any
+    steps: Any
+    who: Any
+    rung: Any
+    acc: Any
+    acc_win: Any
+    swaps: Any
+    out_ne: Any
+    out_theta: Any
+    sweep: int = 0
+    seconds: float = 0.0
+
+
+def _check_batch(problems: list[Problem]) -> None:
+    """Refuse what the array backends cannot run, and batches that do not share a model."""
     p0 = problems[0]
     if any(q.shirley_dir for q in problems):
         raise ConfigError("sampler.backend: an active Shirley background runs on the numba "
@@ -182,84 +242,112 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
                                                            p0.background.name, p0.nb) \
                 or not np.array_equal(q.x, p0.x):
             raise ValueError("a batch needs one axis, K, shape and background for all spectra")
+        if [pr.params for pr in q.priors] != [pr.params for pr in p0.priors]:
+            raise ValueError("a batch needs the same priors for all spectra")
+        if q.likelihood != p0.likelihood:
+            raise ValueError("a batch needs one likelihood for all spectra")
+
+
+def batch_start(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps: int,
+                thin: int, chains: int, seed: int, xp=None) -> tuple[Batch, BatchState]:
+    """The batch of ``problems`` x ``chains`` before its first sweep (initial states from the
+    same SeedSequence(seed, spawn_key=(K, chain)) as the Numba path). betas: (S, L) or (L,)."""
+    xp = xp or array_namespace(np.zeros(1))
+    t0 = time.perf_counter()
+    _check_batch(problems)
+    p0 = problems[0]
     S, C = len(problems), chains
     betas = np.broadcast_to(np.asarray(betas, dtype=float), (S, np.shape(betas)[-1]))
     L = betas.shape[1]
     G, M = S * C, S * C * L
-    K, st, nb, n = p0.K, p0.stride, p0.nb, p0.n
     P = len(p0.priors)
-    npk = K * st
-
     codes, pp, logsp = pack(list(p0.priors))
     u0 = np.empty((G, L, P))
     step0 = np.empty((G, L, P))
     keys = np.empty(G, dtype=np.uint64)
     step_max = None
     for s_i, prob in enumerate(problems):
-        if [pr.params for pr in prob.priors] != [pr.params for pr in p0.priors]:
-            raise ValueError("a batch needs the same priors for all spectra")
         for c in range(C):
             init_seq, kern_seq = chain_seqs(seed, prob.K, c)
             _, _, _, u, stp, smax = initial_state(prob, L, np.random.default_rng(init_seq))
             u0[s_i * C + c], step0[s_i * C + c], step_max = u, stp, smax
             keys[s_i * C + c] = kern_seq.generate_state(1, np.uint64)[0]
-
     f64 = xp.float64
     A = lambda a, dt=f64: xp.asarray(np.ascontiguousarray(a), dtype=dt)  # noqa: E731
-    x = A(p0.x)
-    Y = A(np.repeat(np.stack([q.y_fit for q in problems]), C * L, axis=0))  # (M, n)
-    W = A(np.repeat(np.stack([q.w for q in problems]), C * L, axis=0))
-    poisson = p0.likelihood == "poisson"
-    if any(q.likelihood != p0.likelihood for q in problems):
-        raise ValueError("a batch needs one likelihood for all spectra")
-    Yc = A(np.repeat(np.stack([q.y for q in problems]), C * L, axis=0))  # counts (Poisson)
-
-    def energy2(r):  # (M,) sum w r^2, or 2 E of the Poisson mean Yc - r (kernel.py)
-        if not poisson:
-            return xp.sum(W * r * r, axis=1)
-        f = Yc - r
-        ok = xp.all(xp.where(Yc > 0, f > 0, f >= 0), axis=1)
-        lf = xp.log(xp.where(f > 0, f, 1.0))
-        lc = xp.log(xp.where(Yc > 0, Yc, 1.0))
-        e = xp.sum(f - Yc - Yc * (lf - lc), axis=1)
-        return xp.where(ok, 2.0 * e, math.inf)
-
-    def denergy2(r, dr):  # change of energy2 when r -> r + dr (only used for Poisson)
-        f = Yc - r
-        fn = f - dr
-        ok = xp.all(xp.where(Yc > 0, fn > 0, fn >= 0), axis=1)
-        lr = xp.log(xp.where(fn > 0, fn, 1.0)) - xp.log(xp.where(f > 0, f, 1.0))
-        de = xp.sum(-dr - Yc * lr, axis=1)
-        return xp.where(ok, 2.0 * de, math.inf)
-    row_keys = A(stream_keys(keys, L), xp.uint64)
-    group_keys = A(stream_keys(keys, 1) ^ np.uint64(0x5851F42D4C957F2D), xp.uint64)
-    beta_g = A(np.repeat(betas, C, axis=0))  # (G, L)
-    steps = A(step0)  # (G, L, P), by rung
-    smax = A(step_max)
+    rows = lambda f: A(np.repeat(np.stack([f(q) for q in problems]), C * L, axis=0))  # noqa: E731
+    b = Batch(
+        xp=xp, shape=p0.shape.name, bg_name=p0.background.name, K=p0.K, st=p0.stride,
+        nb=p0.nb, P=P, S=S, C=C, L=L, burn_in=burn_in, sweeps=sweeps, thin=thin, codes=codes,
+        pp=pp, logsp=logsp, poisson=p0.likelihood == "poisson", x=A(p0.x),
+        Y=rows(lambda q: q.y_fit), W=rows(lambda q: q.w), Yc=rows(lambda q: q.y),
+        row_keys=A(stream_keys(keys, L), xp.uint64),
+        group_keys=A(stream_keys(keys, 1) ^ np.uint64(0x5851F42D4C957F2D), xp.uint64),
+        beta_g=A(np.repeat(betas, C, axis=0)), smax=A(step_max),
+        gbase=xp.reshape(xp.arange(G, dtype=xp.int64) * L, (G, 1)))
     u = A(u0.reshape(M, P))
     th = xp.stack([xp.exp(u[:, p]) if logsp[p] else u[:, p] for p in range(P)], axis=1)
     lp = xp.stack([log_prior(xp, int(codes[p]), pp[p], th[:, p])
                    + (u[:, p] if logsp[p] else 0.0) for p in range(P)], axis=1)
-    who = xp.reshape(xp.arange(G * L, dtype=xp.int64), (G, L)) % L  # slot at rung l
-    rung = xp.reshape(xp.arange(G * L, dtype=xp.int64), (G, L)) % L  # rung of slot
-    gbase = xp.reshape(xp.arange(G, dtype=xp.int64) * L, (G, 1))
+    slots = xp.reshape(xp.arange(G * L, dtype=xp.int64), (G, L)) % L
+    state = BatchState(
+        u=u, th=th, lp=lp, steps=A(step0), who=slots, rung=xp.asarray(slots, copy=True),
+        acc=xp.zeros((G, L, P), dtype=f64), acc_win=xp.zeros((G, L, P), dtype=f64),
+        swaps=xp.zeros((G, max(L - 1, 1)), dtype=f64),
+        out_ne=xp.zeros((G, L, sweeps), dtype=f64),
+        out_theta=xp.zeros((G, L, sweeps // thin, P), dtype=f64))
+    state.seconds = time.perf_counter() - t0
+    return b, state
 
-    def full_state(th):
-        prof = [profile(xp, p0.shape.name, x, th[:, k * st + 1], th[:, k * st + 2],
-                        th[:, k * st + 3:k * st + st]) for k in range(K)]
-        bg = background(xp, p0.background.name, x, th[:, npk:]) if nb else xp.zeros_like(Y)
-        f = bg + sum((th[:, k * st:k * st + 1] * prof[k] for k in range(K)),
-                     start=xp.zeros_like(Y))
-        return prof, bg, Y - f
 
-    prof, bg, r = full_state(th)
-    ss = energy2(r)
-    n_draws = sweeps // thin
-    out_ne = xp.zeros((G, L, sweeps), dtype=f64)
-    out_theta = xp.zeros((G, L, n_draws, P), dtype=f64)
-    acc = xp.zeros((G, L, P), dtype=f64)
-    acc_win = xp.zeros((G, L, P), dtype=f64)
-    swaps = xp.zeros((G, max(L - 1, 1)), dtype=f64)
+def _energy2(b: Batch, r):
+    """(M,) sum w r^2, or 2 E of the Poisson mean Yc - r (kernel.py)."""
+    xp = b.xp
+    if not b.poisson:
+        return xp.sum(b.W * r * r, axis=1)
+    f = b.Yc - r
+    ok = xp.all(xp.where(b.Yc > 0, f > 0, f >= 0), axis=1)
+    lf = xp.log(xp.where(f > 0, f, 1.0))
+    lc = xp.log(xp.where(b.Yc > 0, b.Yc, 1.0))
+    e = xp.sum(f - b.Yc - b.Yc * (lf - lc), axis=1)
+    return xp.where(ok, 2.0 * e, math.inf)
+
+
+def _denergy2(b: Batch, r, dr):
+    """Change of the Poisson energy2 when r -> r + dr."""
+    xp = b.xp
+    f = b.Yc - r
+    fn = f - dr
+    ok = xp.all(xp.where(b.Yc > 0, fn > 0, fn >= 0), axis=1)
+    lr = xp.log(xp.where(fn > 0, fn, 1.0)) - xp.log(xp.where(f > 0, f, 1.0))
+    de = xp.sum(-dr - b.Yc * lr, axis=1)
+    return xp.where(ok, 2.0 * de, math.inf)
+
+
+def _full_state(b: Batch, th):
+    """Unit-height profiles (K x (M, n)), background (M, n) and residuals (M, n) from th."""
+    xp, K, st, npk = b.xp, b.K, b.st, b.npk
+    prof = [profile(xp, b.shape, b.x, th[:, k * st + 1], th[:, k * st + 2],
+                    th[:, k * st + 3:k * st + st]) for k in range(K)]
+    bg = background(xp, b.bg_name, b.x, th[:, npk:]) if b.nb else xp.zeros_like(b.Y)
+    f = bg + sum((th[:, k * st:k * st + 1] * prof[k] for k in range(K)),
+                 start=xp.zeros_like(b.Y))
+    return prof, bg, b.Y - f
+
+
+def batch_advance(b: Batch, s: BatchState, stop: int) -> BatchState:
+    """Run sweeps [s.sweep, stop) of every row in place. ``stop`` must be a multiple of
+    RECOMPUTE_EVERY or the last sweep: the cached profiles and residuals are rebuilt from the
+    parameters at each call's start exactly as the loop rebuilds them at those multiples, and
+    the streams are counter-based, so a batch run in pieces is bit for bit the unsplit run."""
+    xp, P, L, G, st, npk = b.xp, b.P, b.L, b.G, b.st, b.npk
+    codes, pp, logsp, poisson, W, gbase, beta_g = (b.codes, b.pp, b.logsp, b.poisson, b.W,
+                                                    b.gbase, b.beta_g)
+    f64 = xp.float64
+    t0 = time.perf_counter()
+    u, th, lp, steps, who, rung = s.u, s.th, s.lp, s.steps, s.who, s.rung
+    acc, acc_win, swaps, out_ne, out_theta = s.acc, s.acc_win, s.swaps, s.out_ne, s.out_theta
+    prof, bg, r = _full_state(b, th)
+    ss = _energy2(b, r)
 
     def by_rung(v):  # (M,) per-row values -> (G, L) ordered by rung
         return xp.reshape(xp.take(v, xp.reshape(gbase + who, (-1,)), axis=0), (G, L))
@@ -267,10 +355,10 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
     def by_row(v):  # (G, L) per-rung values -> (M,) per row
         return xp.take(xp.reshape(v, (-1,)), xp.reshape(gbase + rung, (-1,)), axis=0)
 
-    for sweep in range(burn_in + sweeps):
-        sampling = sweep >= burn_in
-        z = normals(xp, row_keys, 2 * sweep, P)
-        uacc = uniforms(xp, row_keys, 2 * sweep + 1, P)
+    for sweep in range(s.sweep, stop):
+        sampling = sweep >= b.burn_in
+        z = normals(xp, b.row_keys, 2 * sweep, P)
+        uacc = uniforms(xp, b.row_keys, 2 * sweep + 1, P)
         beta_row = by_row(beta_g)
         for p in range(P):
             step_row = by_row(steps[:, :, p])
@@ -283,7 +371,7 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
                 if j == 0:
                     d = tn - th[:, p]
                     if poisson:
-                        dss = denergy2(r, -d[:, None] * prof[k])
+                        dss = _denergy2(b, r, -d[:, None] * prof[k])
                     else:
                         gw = W * prof[k]
                         dss = (-2.0 * d * xp.sum(gw * r, axis=1)
@@ -295,14 +383,15 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
                     ex = th[:, o + 3:o + st]
                     if j >= 3:
                         ex = xp.concat([ex[:, :j - 3], tn[:, None], ex[:, j - 2:]], axis=1)
-                    new = profile(xp, p0.shape.name, x, c_, w_, ex)
+                    new = profile(xp, b.shape, b.x, c_, w_, ex)
                     dr = th[:, o:o + 1] * (prof[k] - new)
-                    dss = denergy2(r, dr) if poisson else xp.sum(W * dr * (2.0 * r + dr), axis=1)
+                    dss = _denergy2(b, r, dr) if poisson else \
+                        xp.sum(W * dr * (2.0 * r + dr), axis=1)
             else:
                 coefs = xp.concat([th[:, npk:p], tn[:, None], th[:, p + 1:]], axis=1)
-                new = background(xp, p0.background.name, x, coefs)
+                new = background(xp, b.bg_name, b.x, coefs)
                 dr = bg - new
-                dss = denergy2(r, dr) if poisson else xp.sum(W * dr * (2.0 * r + dr), axis=1)
+                dss = _denergy2(b, r, dr) if poisson else xp.sum(W * dr * (2.0 * r + dr), axis=1)
             ok = xp.isfinite(lpn) & xp.isfinite(dss)  # Poisson: invalid means are rejected
             logr = xp.where(ok, -0.5 * beta_row * xp.where(ok, dss, 0.0) + lpn - lp[:, p], -math.inf)
             a = ok & (xp.log(1.0 - uacc[:, p]) < logr)
@@ -324,7 +413,7 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
             if sampling:
                 acc[:, :, p] += a_r
         if L > 1:  # neighbour swaps, pairs in order as in the Numba kernel
-            us = uniforms(xp, group_keys, sweep, L - 1)
+            us = uniforms(xp, b.group_keys, sweep, L - 1)
             for l in range(L - 1):
                 # copies: the column views would change under the first assignment below
                 s1 = xp.asarray(who[:, l], copy=True)
@@ -339,27 +428,64 @@ def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps
                     swaps[:, l] += xp.astype(sw, f64)
             rung = xp.argsort(who, axis=1)
         if (sweep + 1) % RECOMPUTE_EVERY == 0:
-            prof, bg, r = full_state(th)
-            ss = energy2(r)
+            prof, bg, r = _full_state(b, th)
+            ss = _energy2(b, r)
         if not sampling:
             if (sweep + 1) % ADAPT_WINDOW == 0:
                 rate = acc_win / ADAPT_WINDOW
-                steps = xp.minimum(steps * xp.exp(2.0 * (rate - TARGET_ACCEPT)), smax)
-                steps = xp.maximum(steps, 1e-12 * smax)
+                steps = xp.minimum(steps * xp.exp(2.0 * (rate - TARGET_ACCEPT)), b.smax)
+                steps = xp.maximum(steps, 1e-12 * b.smax)
                 acc_win = xp.zeros_like(acc_win)
         else:
-            t = sweep - burn_in
+            t = sweep - b.burn_in
             out_ne[:, :, t] = 0.5 * by_rung(ss)
-            if t % thin == thin - 1:
+            if t % b.thin == b.thin - 1:
                 for p in range(P):
-                    out_theta[:, :, t // thin, p] = by_rung(th[:, p])
+                    out_theta[:, :, t // b.thin, p] = by_rung(th[:, p])
+    s.steps, s.who, s.rung, s.acc_win = steps, who, rung, acc_win
+    s.sweep = max(s.sweep, stop)
+    s.seconds += time.perf_counter() - t0
+    return s
 
-    to_np = lambda a: np.asarray(a.get() if hasattr(a, "get") else a)  # noqa: E731
-    ne_h, th_h, acc_h, sw_h, st_h = map(to_np, (out_ne, out_theta, acc, swaps, steps))
-    secs = (time.perf_counter() - t0) / G
-    return [[ChainOutput(ne_h[s * C + c], th_h[s * C + c], acc_h[s * C + c],
-                         sw_h[s * C + c][:L - 1], st_h[s * C + c], secs)
-             for c in range(C)] for s in range(S)]
+
+def to_host(a) -> np.ndarray:
+    """A NumPy copy of an array of any namespace (CuPy: .get()); a copy, never a view, since
+    the batch may go on updating its arrays in place."""
+    return np.array(a.get() if hasattr(a, "get") else a, copy=True)
+
+
+def batch_ne(b: Batch, s: BatchState, spectrum: int) -> np.ndarray:
+    """Energies (C, L, sampled) of one spectrum's chains so far, on the host."""
+    done = max(0, s.sweep - b.burn_in)
+    g = spectrum * b.C
+    return to_host(s.out_ne[g:g + b.C, :, :done])
+
+
+def spectrum_outputs(b: Batch, s: BatchState, spectrum: int) -> list[ChainOutput]:
+    """The ChainOutput of each chain of one spectrum, from every sampling sweep run so far.
+    Rows never interact, so a spectrum taken out here (its target_se reached) has the numbers
+    of a run stopped here, whatever its batch-mates do next."""
+    done = max(0, s.sweep - b.burn_in)
+    g, C, L = spectrum * b.C, b.C, b.L
+    ne, th, acc, sw, st = (to_host(a[g:g + C, ...]) for a in (s.out_ne, s.out_theta, s.acc,
+                                                              s.swaps, s.steps))
+    secs = s.seconds / b.G
+    return [ChainOutput(ne[c][:, :done], th[c][:, :done // b.thin], acc[c], sw[c][:L - 1],
+                        st[c], secs) for c in range(C)]
+
+
+def run_batched(problems: list[Problem], betas: np.ndarray, burn_in: int, sweeps: int,
+                thin: int, chains: int, seed: int, xp=None) -> list[list[ChainOutput]]:
+    """Exchange MC for several spectra at once, every chain to the end; returns
+    outputs[spectrum][chain].
+
+    All problems must share the axis, K, shape, background, priors and number of rungs; betas
+    is (S, L) or (L,). ``xp`` is an array namespace (numpy, cupy, array_api_strict); default
+    numpy. Initial states use the same SeedSequence(seed, spawn_key=(K, chain)) as the Numba
+    path."""
+    b, s = batch_start(problems, betas, burn_in, sweeps, thin, chains, seed, xp)
+    batch_advance(b, s, burn_in + sweeps)
+    return [spectrum_outputs(b, s, i) for i in range(b.S)]
 
 
 def batch_key(problem: Problem, betas: np.ndarray) -> tuple:
@@ -370,21 +496,41 @@ def batch_key(problem: Problem, betas: np.ndarray) -> tuple:
 
 
 def run_grouped(jobs: list[tuple[Problem, np.ndarray]], burn_in: int, sweeps: int, thin: int,
-                chains: int, seed: int, xp=None) -> list[list[ChainOutput]]:
+                chains: int, seed: int, xp=None, target_se: float | None = None,
+                se_of: Callable[[int, np.ndarray], float] | None = None,
+                may_stop: Callable[[int, np.ndarray], str | None] | None = None,
+                ) -> list[list[ChainOutput]]:
     """Run many (problem, betas) jobs, vectorising every group that shares an axis, model, priors
-    and rung count (:func:`batch_key`) into one :func:`run_batched` call; outputs[job][chain].
+    and rung count (:func:`batch_key`) into one batch; outputs[job][chain].
 
-    Each spectrum's numbers are those of a run alone (counter-based streams keyed per spectrum),
-    so the grouping is an optimisation only."""
+    With ``target_se`` every job is checked at the chunked driver's check points
+    (chunked.check_points, chunked.target_reached with ``se_of`` / ``may_stop`` as there) and
+    taken out of its batch at the first one where its SE is reached (``sweeps`` is then the
+    maximum); the batch runs on while any of its jobs goes on. Each spectrum's numbers are
+    those of a run alone (counter-based streams keyed per spectrum, rows that never
+    interact), so neither the grouping nor a batch-mate's stop changes them."""
     groups: dict[tuple, list[int]] = {}
     for j, (prob, betas) in enumerate(jobs):
         groups.setdefault(batch_key(prob, betas), []).append(j)
     out: list[list[ChainOutput] | None] = [None] * len(jobs)
+    bounds = check_points(burn_in, sweeps, target_se)
     for idx in groups.values():
-        res = run_batched([jobs[j][0] for j in idx], np.stack([jobs[j][1] for j in idx]),
-                          burn_in, sweeps, thin, chains, seed, xp)
-        for j, r in zip(idx, res):
-            out[j] = r
+        b, s = batch_start([jobs[j][0] for j in idx], np.stack([jobs[j][1] for j in idx]),
+                           burn_in, sweeps, thin, chains, seed, xp)
+        active = list(range(len(idx)))
+        for stop in bounds:
+            batch_advance(b, s, stop)
+            if stop == bounds[-1]:
+                break
+            for i in list(active):
+                if target_reached(idx[i], batch_ne(b, s, i), stop - burn_in, target_se,
+                                  se_of, may_stop)[1]:
+                    out[idx[i]] = spectrum_outputs(b, s, i)
+                    active.remove(i)
+            if not active:
+                break
+        for i in active:
+            out[idx[i]] = spectrum_outputs(b, s, i)
     return out  # type: ignore[return-value]
 
 

@@ -73,14 +73,36 @@ def sigterm_flag() -> Iterator[threading.Event]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _boundaries(plan: Plan) -> list[int]:
-    """Sweep counts (burn-in included) at which target_se is checked, ending at the total."""
-    total = plan.burn_in + plan.sweeps
-    if plan.target_se is None:
+def check_points(burn_in: int, sweeps: int, target_se: float | None) -> list[int]:
+    """Sweep counts (burn-in included) at which target_se is checked, ending at the total:
+    multiples of RECOMPUTE_EVERY at least MIN_TARGET_SWEEPS sampling sweeps in (every
+    backend's chains continue there bit for bit)."""
+    total = burn_in + sweeps
+    if target_se is None:
         return [total]
-    first = plan.burn_in + MIN_TARGET_SWEEPS
+    first = burn_in + MIN_TARGET_SWEEPS
     first = -(-first // RECOMPUTE_EVERY) * RECOMPUTE_EVERY
     return list(range(first, total, RECOMPUTE_EVERY)) + [total]
+
+
+def target_reached(job: int, ne: np.ndarray, sampled: int, target_se: float,
+                   se_of: Callable[[int, np.ndarray], float],
+                   may_stop: Callable[[int, np.ndarray], str | None] | None,
+                   ) -> tuple[float, bool]:
+    """(SE, stop?) of a job at a check point: its SE from ne (C, L, sampled) is <= target_se
+    and ``may_stop`` (None: the SE alone decides) raises no objection. Logged."""
+    se = float(se_of(job, ne))
+    why = None
+    if se <= target_se and may_stop is not None:
+        why = may_stop(job, ne)
+        if why is not None:
+            log.info("job %d: SE %.4g <= target_se %.4g after %d sampling sweeps, not "
+                     "stopping: %s", job, se, target_se, sampled, why)
+    stop = se <= target_se and why is None
+    if stop:
+        log.info("job %d: target_se %.4g reached (SE %.4g) after %d sampling sweeps", job,
+                 target_se, se, sampled)
+    return se, stop
 
 
 def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
@@ -107,7 +129,7 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
     is small enough, else why not (logged; the chains go on). None: the SE alone decides.
     """
     C, total = plan.chains, plan.burn_in + plan.sweeps
-    bounds = _boundaries(plan)
+    bounds = check_points(plan.burn_in, plan.sweeps, plan.target_se)
     saved = None
     if plan.checkpoint is not None:
         saved = ckpt.load(plan.checkpoint, fingerprint, restart=plan.restart_on_mismatch)
@@ -147,20 +169,13 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
             return
         checked.add((j, sweep))
         ne = np.stack([states[(j, c)].ne[:, :sweep - plan.burn_in] for c in range(C)])
-        ses[j] = float(se_of(j, ne))
-        why = None
-        if ses[j] <= plan.target_se and may_stop is not None:
-            why = may_stop(j, ne)
-            if why is not None:
-                log.info("job %d: SE %.4g <= target_se %.4g after %d sampling sweeps, not "
-                         "stopping: %s", j, ses[j], plan.target_se, sweep - plan.burn_in, why)
-        if ses[j] <= plan.target_se and why is None:
+        ses[j], stop = target_reached(j, ne, sweep - plan.burn_in, plan.target_se, se_of,
+                                      may_stop)
+        if stop:
             limits[j] = sweep
             if progress is not None:
                 for c in range(C):
                     progress(j, c, sweep, sweep)
-            log.info("job %d: target_se %.4g reached (SE %.4g) after %d sampling sweeps", j,
-                     plan.target_se, ses[j], sweep - plan.burn_in)
 
     def write() -> None:
         ckpt.save(plan.checkpoint, fingerprint, ckpt.Saved(states, limits, ses), plan.burn_in,
