@@ -77,8 +77,8 @@ def test_fit_many_equals_one_fit_per_spectrum(tmp_path, backend, monkeypatch):
     from bayespec.sampling import batched
 
     sizes = []
-    real = batched.run_batched
-    monkeypatch.setattr(batched, "run_batched",
+    real = batched.batch_start  # every vectorised batch starts here (run_grouped)
+    monkeypatch.setattr(batched, "batch_start",
                         lambda probs, *a, **k: sizes.append(len(probs)) or real(probs, *a, **k))
     srcs = [_spectrum(tmp_path / f"s{i}.zarr", i, c) for i, c in enumerate((0.3, 0.6, 0.45))]
     bad = tmp_path / "bad.zarr"
