@@ -159,12 +159,15 @@ def test_target_se_stops_early_within_the_closed_form():
 
     x, y, X, kind, degree, priors, m0, S0 = _linear_problem("linear")
     _, _, fit = _target_fit()
-    target, s = TARGET, NOISE
+    _assert_stopped_within_closed_form(fit, linear_closed_form(X, y, NOISE, m0, S0)[0])
+
+
+def _assert_stopped_within_closed_form(fit, F: float) -> None:
+    """A target_se fit stopped early at a check point, SE <= TARGET, F within 3 SE of F."""
     ran = fit.timing["sweeps"]
     assert ran < 40000 and (BURN + ran) % RECOMPUTE_EVERY == 0, ran
     assert fit.posterior["background"].shape[1] == ran // 5
-    assert 0 < fit.free_energy_se <= target
-    F = linear_closed_form(X, y, s, m0, S0)[0]
+    assert 0 < fit.free_energy_se <= TARGET
     assert abs(fit.free_energy - F) < 3 * fit.free_energy_se, (fit.free_energy, F,
                                                                fit.free_energy_se)
 
@@ -252,13 +255,7 @@ def test_target_se_on_the_array_backend_stops_early_within_the_closed_form():
     fit, = fit_problems([prob], FitSettings(noise_sd=NOISE, sweeps=40000, burn_in=BURN,
                                             chains=4, seed=1, backend="numpy",
                                             target_se=TARGET))
-    ran = fit.timing["sweeps"]
-    assert ran < 40000 and (BURN + ran) % RECOMPUTE_EVERY == 0, ran
-    assert fit.posterior["background"].shape[1] == ran // 5
-    assert 0 < fit.free_energy_se <= TARGET
-    F = linear_closed_form(X, y, NOISE, m0, S0)[0]
-    assert abs(fit.free_energy - F) < 3 * fit.free_energy_se, (fit.free_energy, F,
-                                                               fit.free_energy_se)
+    _assert_stopped_within_closed_form(fit, linear_closed_form(X, y, NOISE, m0, S0)[0])
 
 
 @pytest.mark.parametrize("key, value, msg", [
