@@ -64,6 +64,40 @@ def test_rhat_flags_chains_with_shifted_means_and_skips_fixed_parameters():
     assert rhat[0] > 1.3 and rhat[1] > 1.05 and np.isnan(rhat[2]) and np.isnan(ess[2])
 
 
+@pytest.mark.parametrize("case", ["normal", "ties", "odd_draws", "one_chain", "ar1_shifted"])
+def test_rhat_ess_equal_arviz_stats_the_reference(case):
+    """rhat_ess is written out (arviz-stats costs ~0.4 s to import); arviz-stats' own
+    rhat(method="rank") and ess(method="bulk") are the reference, to rounding."""
+    from arviz_stats.base import array_stats
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 4, 301 if case == "odd_draws" else 400))
+    if case == "ties":  # Metropolis draws repeat a value on every rejection
+        x = np.round(x, 1)
+        x[:, :, 1::2] = x[:, :, ::2][..., : x.shape[2] // 2]
+    elif case == "one_chain":
+        x = x[:, :1]
+    elif case == "ar1_shifted":
+        for t in range(1, x.shape[2]):
+            x[..., t] += 0.8 * x[..., t - 1]
+        x[:, 0] += 1.5
+    rhat, ess = dg.rhat_ess(x)
+    ref_r = array_stats.rhat(x, chain_axis=-2, draw_axis=-1, method="rank")
+    ref_e = array_stats.ess(x, chain_axis=-2, draw_axis=-1, method="bulk")
+    np.testing.assert_allclose(rhat, ref_r, rtol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(ess, ref_e, rtol=1e-9, equal_nan=True)
+    assert np.isnan(rhat).all() == (case == "one_chain")
+
+
+def test_chain_agreement_p_value_is_the_f_distribution_tail():
+    from scipy.stats import f as f_dist
+
+    rng = np.random.default_rng(4)
+    f_chain, se = _batch_means(rng, b=6)
+    out = dg.chain_agreement(f_chain, se, 6)
+    assert out.p_value == pytest.approx(f_dist.sf(out.statistic, *out.dof), rel=1e-12)
+
+
 def test_posterior_params_names():
     post = {"center": np.zeros((2, 5, 2)), "width": np.ones((2, 5, 2)),
             "background": np.zeros((2, 5, 1))}

@@ -20,9 +20,10 @@ def test_cli_module_imports_nothing_heavy():
 
 
 def test_library_never_loads_plotting_stores_or_snakemake_to_fit_and_no_kernel_at_import():
-    """bayespec.fit without writing loads no zarr and no Snakemake (arviz-stats, which the
-    convergence checks use, brings xarray, scipy.stats and matplotlib); importing the sampler
-    loads no Numba kernel, the fit only the ones it runs."""
+    """bayespec.fit without writing loads no store (xarray, zarr), no plotting, no Snakemake,
+    no arviz-stats (the convergence checks carry its estimators) and no scipy.stats or
+    scipy.optimize (known noise); importing the sampler loads no Numba kernel, the fit only
+    the ones it runs."""
     code = r"""
 import sys
 import numpy as np
@@ -39,7 +40,8 @@ y = np.exp(-50 * (x - 1.5) ** 2) + 0.05 * np.random.default_rng(0).standard_norm
 bayespec.fit(x, y, {"model": {"shape": "gaussian", "K": [1], "background": {"kind": "none"}},
                     "noise": {"sd": 0.05}, "sampler": {"burn_in": 50, "sweeps": 100}},
              progress=False)
-print(sorted(m for m in ("zarr", "snakemake") if m in sys.modules))
+print(sorted(m for m in ("zarr", "xarray", "matplotlib", "snakemake", "arviz_stats",
+                         "arviz_base", "scipy.stats", "scipy.optimize") if m in sys.modules))
 print(" ".join(compiled()))
 """
     loaded, kernels = _run(code).splitlines()

@@ -4,15 +4,15 @@ A fit runs C independent chains; three checks say whether they sampled the same 
 
 1. **split R-hat** per parameter at the posterior rung (the noise chosen by F, beta = 1 for
    counts): rank-normalised and folded, the larger of the two (Vehtari, Gelman, Simpson,
-   Carpenter & Buerkner 2021), computed by arviz-stats. Limit :data:`RHAT_MAX` = 1.05, not
-   the paper's 1.01: that value is meant for long runs. For draws that are already
+   Carpenter & Buerkner 2021; arviz-stats' estimator, :func:`rhat_ess`). Limit
+   :data:`RHAT_MAX` = 1.05, not the paper's 1.01: that value is meant for long runs. For draws that are already
    independent, R-hat - 1 has sd ~ sqrt(2/(M-1)) / (2 N) for M split chains of N effective
    draws. At the smallest ESS this module accepts (100 per chain, so N ~ 50 per split half,
    M = 8) that sd is ~0.005, and the largest of a dozen parameters passes 1.01 in a
    sizeable share of well-mixed fits. 1.05 is ~10 sd away, and still far below the R-hat of
    chains stuck in different modes (typically > 1.2).
 2. **bulk ESS** per parameter (all chains together, rank-normalised, Geyer's initial monotone
-   sequence; arviz-stats): at least :data:`ESS_PER_CHAIN` = 100 per chain (Vehtari et al.
+   sequence): at least :data:`ESS_PER_CHAIN` = 100 per chain (Vehtari et al.
    2021: below that, R-hat and the Monte Carlo SEs are themselves unreliable).
 3. **the chains' free energies agree**: each chain gives its own stepping-stone estimate F_c
    at the reported rung, with a batch-means SE se_c from its own ``b`` batches. If the chains
@@ -67,25 +67,112 @@ def posterior_params(posterior: Mapping[str, np.ndarray],
     return names, np.stack(cols)
 
 
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks of the flattened ``x``, ties given their average rank (as
+    ``scipy.stats.rankdata(method="average")``: rejected proposals repeat a draw exactly)."""
+    flat = x.ravel()
+    order = np.argsort(flat, kind="mergesort")
+    xs = flat[order]
+    first = np.r_[True, xs[1:] != xs[:-1]]
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], xs.size]
+    ranks = np.empty(xs.size)
+    ranks[order] = ((starts + 1 + ends) / 2.0)[np.cumsum(first) - 1]
+    return ranks.reshape(x.shape)
+
+
+def _z_scale(x: np.ndarray) -> np.ndarray:
+    """Rank-normalise all of ``x`` together (Blom's offset 3/8; Vehtari et al. 2021 eq. 14)."""
+    from scipy.special import ndtri
+
+    return ndtri((_average_ranks(x) - 0.375) / (x.size + 0.25))
+
+
+def _split(x: np.ndarray) -> np.ndarray:
+    """(chain, draw) -> (2 chain, draw // 2): each chain's first and last halves."""
+    half = x.shape[1] // 2
+    return np.vstack((x[:, :half], x[:, -half:]))
+
+
+def _basic_rhat(x: np.ndarray) -> float:
+    """Gelman-Rubin R-hat of (chain, draw) draws."""
+    n = x.shape[1]
+    between = n * np.var(x.mean(axis=1), ddof=1)
+    within = np.mean(np.var(x, axis=1, ddof=1))
+    return float(np.sqrt((between / within + n - 1) / n))
+
+
+def rank_rhat(x: np.ndarray) -> float:
+    """Rank-normalised split R-hat, the larger of bulk and folded (Vehtari et al. 2021).
+
+    x: (chain, draw), at least 2 chains and 4 draws, no NaN (else NaN)."""
+    if x.shape[0] < 2 or x.shape[1] < 4 or np.isnan(x).any():
+        return float("nan")
+    s = _split(x)
+    return max(_basic_rhat(_z_scale(s)), _basic_rhat(_z_scale(np.abs(s - np.median(s)))))
+
+
+def _ess(x: np.ndarray) -> float:
+    """ESS of (chain, draw) draws from the multi-chain autocorrelation, truncated by Geyer's
+    initial positive and made monotone (Vehtari et al. 2021, eqs. 10-13)."""
+    m, n = x.shape
+    d = x - x.mean(axis=1, keepdims=True)
+    nfft = 1 << int(2 * n - 1).bit_length()  # zero padding >= 2n: no circular wrap-around
+    f = np.fft.rfft(d, n=nfft, axis=1)
+    acov = np.fft.irfft(f * np.conjugate(f), n=nfft, axis=1)[:, :n] / n
+    mean_var = np.mean(acov[:, 0]) * n / (n - 1.0)
+    var_plus = mean_var * (n - 1.0) / n + (np.var(x.mean(axis=1), ddof=1) if m > 1 else 0.0)
+    rho = np.zeros(n)
+    rho[0] = even = 1.0
+    rho[1] = odd = 1.0 - (mean_var - np.mean(acov[:, 1])) / var_plus
+    t = 1
+    while t < n - 3 and even + odd > 0.0:
+        even = 1.0 - (mean_var - np.mean(acov[:, t + 1])) / var_plus
+        odd = 1.0 - (mean_var - np.mean(acov[:, t + 2])) / var_plus
+        if even + odd >= 0:
+            rho[t + 1], rho[t + 2] = even, odd
+        t += 2
+    max_t = t - 2
+    if even > 0:
+        rho[max_t + 1] = even
+    t = 1
+    while t <= max_t - 2:  # initial monotone sequence
+        if rho[t + 1] + rho[t + 2] > rho[t - 1] + rho[t]:
+            rho[t + 1] = rho[t + 2] = (rho[t - 1] + rho[t]) / 2.0
+        t += 2
+    tau = -1.0 + 2.0 * np.sum(rho[:max_t + 1]) + np.sum(rho[max_t + 1:max_t + 2])
+    total = m * n
+    tau = max(tau, 1.0 / np.log10(total))
+    return float("nan") if np.isnan(rho).any() else float(total / tau)
+
+
+def bulk_ess(x: np.ndarray) -> float:
+    """Bulk ESS: the ESS of the rank-normalised split chains (Vehtari et al. 2021).
+
+    x: (chain, draw), at least 4 draws, no NaN (else NaN)."""
+    if x.shape[1] < 4 or np.isnan(x).any():
+        return float("nan")
+    return _ess(_z_scale(_split(x)))
+
+
 def rhat_ess(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rank-normalised split R-hat and bulk ESS (all chains) per parameter.
 
     draws: (P, chain, draw). Returns two (P,) arrays; NaN for a parameter whose draws are all
-    equal (not sampled) or with fewer than 4 draws per chain."""
+    equal (not sampled) or with fewer than 4 draws per chain. The same estimators as
+    arviz-stats' ``rhat(method="rank")`` and ``ess(method="bulk")`` (tests/test_diagnostics.py
+    checks them against it), written here because importing arviz-stats costs ~0.4 s, a third
+    of a one-spectrum CLI run's start-up (issue "Fast by default")."""
     P = draws.shape[0]
     rhat, ess = np.full(P, np.nan), np.full(P, np.nan)
     if P == 0 or draws.shape[2] < 4:
         return rhat, ess
     flat = draws.reshape(P, -1)
-    live = np.flatnonzero(np.ptp(flat, axis=1) > 0)
-    if live.size == 0:
-        return rhat, ess
-    from arviz_stats.base import array_stats  # arviz-stats is heavy: imported on first use
-
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        rhat[live] = array_stats.rhat(draws[live], chain_axis=-2, draw_axis=-1, method="rank")
-        ess[live] = array_stats.ess(draws[live], chain_axis=-2, draw_axis=-1, method="bulk")
+        for p in np.flatnonzero(np.ptp(flat, axis=1) > 0):
+            x = np.asarray(draws[p], dtype=float)
+            rhat[p], ess[p] = rank_rhat(x), bulk_ess(x)
     return rhat, ess
 
 
@@ -128,7 +215,7 @@ def chain_agreement(f_chain: np.ndarray, f_chain_se: np.ndarray, batches: int) -
 
     f_chain, f_chain_se: (C,) each chain's F and its batch-means SE (nats); batches: batches
     per chain behind each SE (b; the within-chain variance has C (b - 1) dof)."""
-    from scipy.stats import f as f_dist
+    from scipy.special import fdtrc  # P(F >= t); scipy.stats would cost ~0.3 s to import
 
     f_chain, se = np.asarray(f_chain, float), np.asarray(f_chain_se, float)
     C = f_chain.size
@@ -140,7 +227,7 @@ def chain_agreement(f_chain: np.ndarray, f_chain_se: np.ndarray, batches: int) -
     s_w = float(np.mean(se ** 2))
     if s_w > 0:
         t = s_b / s_w
-        p = float(f_dist.sf(t, *dof))
+        p = float(fdtrc(dof[0], dof[1], t))
     else:  # no within-chain variation at all: the chains agree only if they are equal
         t, p = (0.0, 1.0) if s_b == 0 else (float("inf"), 0.0)
     far = float(np.max(np.abs(f_chain - f_chain.mean())))

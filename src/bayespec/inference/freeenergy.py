@@ -13,7 +13,6 @@ and the free energy at noise precision b is F(b) = -(n/2) log(b / 2 pi) - (1/2) 
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 DEFAULT_BATCHES = 5  # per chain: 4 chains give 20 batch estimates for the standard error
 
@@ -123,6 +122,8 @@ def refine_minimum(ne: np.ndarray, betas: np.ndarray, log_z: np.ndarray, n: int,
         b = np.exp(logb)
         lzb = logsumexp(-b * pooled - log_den) + offset
         return float(-0.5 * n * np.log(b / (2 * np.pi)) - 0.5 * sum_log_w - lzb)
+
+    from scipy.optimize import minimize_scalar  # ~75 ms to import: only unknown-noise fits
 
     a = np.log(betas[max(1, l_star - 1)])
     c = np.log(betas[min(len(betas) - 1, l_star + 1)])
