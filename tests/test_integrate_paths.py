@@ -177,17 +177,29 @@ def test_joint_checkpoint_of_another_fit_is_refused(spectra, tmp_path):
 
 def test_joint_target_se_stops_early(spectra):
     """sampler.target_se reaches joint fits: they stop at the first check point where the SE
-    of F_joint is <= target (sweeps is the maximum)."""
+    of F_joint is <= target and, as in single fits, its SE comes from enough batch estimates
+    and the chains' F_joint agree (sweeps is the maximum)."""
     from bayespec.inference.integrate import fit_joint
 
     model = _joint_model(spectra)
-    full = fit_joint(model, _sampler(sweeps=4000))
+    full = fit_joint(model, _sampler(sweeps=4000, chains=4))
     target = 2.0 * full.free_energy_se
-    early = fit_joint(model, _sampler(sweeps=4000, target_se=target))
+    early = fit_joint(model, _sampler(sweeps=4000, chains=4, target_se=target))
     assert early.ne.shape[1] < full.ne.shape[1]
     assert early.free_energy_se <= target
     assert abs(early.free_energy - full.free_energy) < Z * np.hypot(early.free_energy_se,
                                                                     full.free_energy_se)
+
+
+def test_joint_target_se_refuses_to_stop_on_too_few_batch_estimates(spectra):
+    """Two chains give fewer than diagnostics.MIN_SE_BATCHES batch estimates of the SE: however
+    loose the target, the joint fit runs every sweep (the single fits' rule)."""
+    from bayespec.inference.integrate import fit_joint
+
+    model = _joint_model(spectra)
+    full = fit_joint(model, _sampler(sweeps=1500))
+    got = fit_joint(model, _sampler(sweeps=1500, target_se=100.0))
+    assert got.ne.shape == full.ne.shape and got.free_energy == full.free_energy
 
 
 def test_integrate_checkpoint_dir(spectra, tmp_path):

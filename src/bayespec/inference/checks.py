@@ -35,10 +35,12 @@ def candidate_label(prob: Any) -> str:
     return "K=" + ("-".join(str(c["K"]) for c in info.values()) if info else str(prob.K))
 
 
-def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray) -> str | None:
+def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
+                 rung: int | None = None) -> str | None:
     """Why ``target_se`` must not stop now although the SE is small enough, or None.
 
-    ne: (C, L, S) the energies so far. Refused while the SE comes from fewer than
+    ne: (C, L, S) the energies so far; rung: the rung whose F is reported (None: the single
+    fit's reported_rung; a joint fit passes its top rung, beta = 1). Refused while the SE comes from fewer than
     diagnostics.MIN_SE_BATCHES batch estimates, or while the chains' F disagree
     (diagnostics.chain_agreement)."""
     C, _, S = ne.shape
@@ -48,7 +50,8 @@ def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray) 
         return (f"its SE comes from {total} batch estimates ({C} chains x {total // C}), "
                 f"fewer than {dg.MIN_SE_BATCHES}; use sampler.chains >= {need}")
     log_z, se = stepping_stone_se(ne, betas)
-    rung = reported_rung(prob, betas, estimated, log_z)
+    if rung is None:
+        rung = reported_rung(prob, betas, estimated, log_z)
     lz_c, se_c = dg.chain_log_z(ne, betas, rung)
     agreement = dg.chain_agreement(-lz_c, se_c, total // C)
     return None if agreement.agree else dg.disagreement_text(agreement, float(se[rung]))

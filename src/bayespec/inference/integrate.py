@@ -52,6 +52,7 @@ from ..models.ties import Ref, Tie, parse_tie
 from ..sampling.joint import (JointModel, _dataset_of, build_joint, joint_ladder, valid_fraction,
                               with_block_moves)
 from ..sampling.seeds import dataset_seed
+from .checks import stop_refusal
 from .composite import candidates, fit_composite
 from .fit import (JOINT_NUMBERS, FitSettings, adapt_ladder, block_stats, fit_problems, fixed_nan,
                   numbers_of, package_versions)
@@ -480,7 +481,12 @@ def _run_joint_chunked(model: JointModel, betas: np.ndarray, s: SamplerConfig,
         log_z, log_z_se = stepping_stone_se(ne, betas)
         return joint_free_energy(model, betas, log_z, log_z_se, s.seed)[1]
 
-    outs, _, _ = run_chunked([(model, betas)], plan, se_of, fp, progress, backend=JOINT)
+    def may_stop(j: int, ne: np.ndarray) -> str | None:
+        # as single fits: enough batch estimates, and the chains' F_joint agree (at beta = 1)
+        return stop_refusal(model, betas, False, ne, rung=len(betas) - 1)
+
+    outs, _, _ = run_chunked([(model, betas)], plan, se_of, fp, progress, backend=JOINT,
+                             may_stop=may_stop)
     return outs[0]
 
 
