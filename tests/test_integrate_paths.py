@@ -236,3 +236,42 @@ def test_cli_integrate_checkpoint_flag(spectra, tmp_path):
     a = (tmp_path / "a" / "integration.csv").read_bytes()
     assert a == (tmp_path / "b" / "integration.csv").read_bytes()
     assert list((tmp_path / "ck").iterdir()) == []
+
+
+def test_joint_fit_reports_its_convergence(untied, tmp_path):
+    """Joint fits carry the single fits' checks (R-hat and bulk ESS of every free parameter
+    at beta = 1, the chains' agreement on F_joint): in joint_selection.csv, as the joint
+    store's root attrs and diagnostics group. This well-mixed fit passes them."""
+    import json
+
+    import xarray as xr
+
+    from bayespec.inference.integrate_output import write_integration
+
+    _, res = untied
+    j = res.joint[0]
+    d = j.diagnostics
+    assert d["converged"], d["convergence_reasons"]
+    assert list(d["per_param"]["param"]) == list(j.model.free_names)
+    assert 1.0 <= d["rhat_max"] < 1.05 and d["ess_min"] >= d["ess_limit"]
+    assert len(d["per_chain"]["free_energy"]) == SAMPLER["chains"]
+    assert bool(res.selection["converged"].iloc[0])
+    assert res.selection["rhat_max"].iloc[0] == d["rhat_max"]
+    write_integration(res, tmp_path)
+    tree = xr.open_datatree(next((tmp_path / "joint").glob("*.zarr")), engine="zarr")
+    assert tree.attrs["converged"] and json.loads(tree.attrs["diagnostics"])["converged"]
+    np.testing.assert_array_equal(tree["diagnostics"]["rhat"].values, d["per_param"]["rhat"])
+
+
+def test_a_joint_fit_too_short_to_check_is_not_converged_and_warned_about(spectra):
+    """Two draws per chain give no R-hat: the joint fit is reported not converged, and the
+    result's warnings (printed by `bayespec integrate`) say so with the reason."""
+    import bayespec
+
+    group = _group()
+    group["sampler"] = {**SAMPLER, "burn_in": 50, "sweeps": 10}
+    res = bayespec.integrate(group, spectra={n: (s.x, s.y) for n, s in spectra.items()})
+    d = res.best_joint.diagnostics
+    assert not d["converged"] and "too few draws per chain" in d["convergence_reasons"][0]
+    assert any(w.startswith("the selected joint fit K=1-1 has not converged: too few draws")
+               for w in res.warnings)

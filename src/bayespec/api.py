@@ -464,6 +464,19 @@ class IntegrateResult:
     delta = property(lambda self: float(self.result.table["delta"].iloc[0]))
     delta_se = property(lambda self: float(self.result.table["delta_se"].iloc[0]))
 
+    @property
+    def warnings(self) -> list[str]:
+        """Every data set's separate-fit warnings, then the selected joint fit's: it has not
+        converged (R-hat, ESS or the chains' F_joint; the reasons)."""
+        out = [w for r in self.separate.values() for w in r.warnings]
+        d = self.best_joint.diagnostics
+        if d and not d["converged"]:
+            k = "-".join(map(str, self.best_joint.model.Ks))
+            out.append(f"the selected joint fit K={k} has not converged: "
+                       f"{'; '.join(d['convergence_reasons'])}; its F_joint, the verdict and "
+                       f"its posterior are not reliable (run more sampler.sweeps)")
+        return out
+
     def _joint_of(self, combo) -> Any:
         from .inference.integrate_output import combo_name
 

@@ -151,9 +151,8 @@ def _cmd_integrate(a: argparse.Namespace) -> int:
 
     res = integrate(a.group, progress=a.progress, checkpoint=a.checkpoint)
     path = res.write(a.out)
-    for r in res.separate.values():
-        for w in r.warnings:
-            print(f"bayespec: warning: {w}", file=sys.stderr)
+    for w in res.warnings:
+        print(f"bayespec: warning: {w}", file=sys.stderr)
     print(res.table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"verdict: {res.verdict}; stores, figure and {path.name} in {a.out}")
     return 0

@@ -114,8 +114,16 @@ def convergence(prob: Any, betas: np.ndarray, ne: np.ndarray, log_z: np.ndarray,
 
     ne: (C, L, S); log_z: (L,) pooled stepping stone; rung: the rung of the reported F and SE;
     f_hat, f_se: the reported F and SE (nats). Returns (diagnostics entries, reasons)."""
-    C, _, S = ne.shape
     names, draws = dg.posterior_params(posterior, coef_names)
+    return convergence_of(names, draws, betas, ne, log_z, rung, f_hat, f_se)
+
+
+def convergence_of(names: list[str], draws: np.ndarray, betas: np.ndarray, ne: np.ndarray,
+                   log_z: np.ndarray, rung: int, f_hat: float,
+                   f_se: float) -> tuple[dict[str, Any], list[str]]:
+    """:func:`convergence` of named draws (P, chain, draw): a single fit's relabelled
+    posterior, or a joint fit's free parameters at beta = 1."""
+    C, _, S = ne.shape
     rhat, ess = dg.rhat_ess(draws)
     lz_c, se_c = dg.chain_log_z(ne, betas, rung)
     f_chain = f_hat + (log_z[rung] - lz_c)  # each chain's F, on the reported F's footing

@@ -52,7 +52,7 @@ from ..models.ties import Ref, Tie, parse_tie
 from ..sampling.joint import (JointModel, _dataset_of, build_joint, joint_ladder, valid_fraction,
                               with_block_moves)
 from ..sampling.seeds import dataset_seed
-from .checks import stop_refusal
+from .checks import convergence_of, stop_refusal
 from .composite import candidates, fit_composite
 from .fit import (JOINT_NUMBERS, FitSettings, adapt_ladder, block_stats, fit_problems, fixed_nan,
                   numbers_of, package_versions)
@@ -374,6 +374,9 @@ class JointFit:
     block_names: list[str] = field(default_factory=list)
     wbic: float = float("nan")  # WBIC beside F (joint_wbic), and its SE
     wbic_se: float = float("nan")
+    #: R-hat / ESS of every free parameter at beta = 1 and the chains' agreement on F_joint
+    #: (checks.convergence_of): converged, convergence_reasons, rhat_max, ess_min, ...
+    diagnostics: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -454,9 +457,12 @@ def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = Non
     acc = fixed_nan(np.stack([c.acc for c in chains]).sum(0) / (len(chains) * sweeps),
                     model.priors)
     w_ic, w_se = joint_wbic(model, betas, ne)
+    entries, reasons = convergence_of(list(model.free_names), np.moveaxis(theta, -1, 0), betas,
+                                      ne, log_z, len(betas) - 1, f, f_se)
+    diagnostics = {"converged": not reasons, "convergence_reasons": reasons, **entries}
     return JointFit(model, betas, log_z, se, f, f_se, theta, ne_top, swap, acc,
                     float(sum(c.seconds for c in chains)), **block_stats(model, chains, sweeps),
-                    wbic=w_ic, wbic_se=w_se)
+                    wbic=w_ic, wbic_se=w_se, diagnostics=diagnostics)
 
 
 def _run_joint_chunked(model: JointModel, betas: np.ndarray, s: SamplerConfig,
@@ -550,6 +556,8 @@ def integrate(cfg: GroupConfig, checkpoint_dir: str | Path | None = None,
                          "free_energy": j.free_energy, "free_energy_se": j.free_energy_se}
                         for j in joint])
     sel["probability"] = model_probabilities(fj)
+    for col in ("rhat_max", "ess_min", "F_chain_spread", "converged"):  # as model_selection.csv
+        sel[col] = [j.diagnostics[col] for j in joint]
     sel["wbic"] = [j.wbic for j in joint]  # beside F, as model_selection.csv's last columns
     sel["wbic_se"] = [j.wbic_se for j in joint]
     best = int(np.argmin(fj))

@@ -4,9 +4,10 @@ DIR/
   integration.csv          rows joint, separate: model,free_energy,free_energy_se,K,noise_sd,
                            delta,delta_se,verdict (written last: its presence means complete)
   joint_selection.csv      one row per K combination: K_<ds>..., free_energy, se, probability,
-                           wbic, wbic_se
+                           rhat_max, ess_min, F_chain_spread, converged, wbic, wbic_se
                            (a composite data set's K_<ds>: its candidate label, e.g. 1-2)
-  joint/K<K_A>-<K_B>.zarr  joint store of every K combination (DataTree, ArviZ groups); a
+  joint/K<K_A>-<K_B>.zarr  joint store of every K combination (DataTree, ArviZ groups, and
+                           diagnostics: R-hat / ESS per free parameter, F per chain); a
                            composite data set contributes its counts (K1-2-3: A = 1-2, B = 3)
   separate/<ds>/K<K>.zarr  + model_selection.csv: each data set's own fit (as `bayespec fit`;
                            composite: K<label>.zarr per candidate)
@@ -17,12 +18,14 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from .. import __version__
-from ..io.store import _dumps, _strings, write_datatree, write_fit, write_table_atomic
+from ..io.store import (_diagnostics_group, _dumps, _strings, write_datatree, write_fit,
+                        write_table_atomic)
 from ..sampling.seeds import predictive_seq
 from ..models.composite import CompositeProblem
 from .integrate import IntegrationResult, JointFit, group_ties, joint_posterior, versions
@@ -117,7 +120,7 @@ def joint_datatree(j: JointFit, res: IntegrationResult) -> xr.DataTree:
     root = xr.Dataset(attrs={
         "kind": "joint", "datasets": _dumps(list(mdl.names)), "K": _dumps(list(mdl.Ks)),
         "free_energy": j.free_energy, "free_energy_se": j.free_energy_se,
-        "wbic": float(j.wbic), "wbic_se": float(j.wbic_se),
+        "wbic": float(j.wbic), "wbic_se": float(j.wbic_se), **_joint_diagnostic_attrs(j),
         "free_parameters": _dumps(list(mdl.free_names)),
         "ties": _dumps([t.text for t in res.cfg.ties]), "seed": int(res.cfg.sampler.seed),
         "config": _dumps(res.cfg.raw), "versions": _dumps(versions()),
@@ -126,9 +129,21 @@ def joint_datatree(j: JointFit, res: IntegrationResult) -> xr.DataTree:
         if not composite else "centers of every data set (composite: of every component) ordered; "
         "prior renormalised on the ordered region", **extra,
         "created_by": f"bayespec {__version__}", "created_at": now})
-    return xr.DataTree.from_dict({"/": root, "posterior": posterior,
-                                  "sample_stats": sample_stats, "observed_data": observed,
-                                  "constant_data": constant, "ladder": ladder})
+    groups = {"/": root, "posterior": posterior, "sample_stats": sample_stats,
+              "observed_data": observed, "constant_data": constant, "ladder": ladder}
+    if j.diagnostics.get("per_param") is not None:
+        groups["diagnostics"] = _diagnostics_group(j.diagnostics)
+    return xr.DataTree.from_dict(groups)
+
+
+def _joint_diagnostic_attrs(j: JointFit) -> dict[str, Any]:
+    """Root attrs of a joint fit's convergence checks: ``converged`` (bool) and
+    ``diagnostics`` (JSON of every entry but the per-parameter and per-chain arrays)."""
+    d = j.diagnostics
+    if not d:
+        return {}
+    scalars = {k: v for k, v in d.items() if k not in ("per_param", "per_chain")}
+    return {"converged": bool(d["converged"]), "diagnostics": _dumps(scalars)}
 
 
 def write_integration(res: IntegrationResult, out: str | Path) -> Path:
