@@ -200,6 +200,9 @@ def test_joint_target_se_refuses_to_stop_on_too_few_batch_estimates(spectra):
     full = fit_joint(model, _sampler(sweeps=1500))
     got = fit_joint(model, _sampler(sweeps=1500, target_se=100.0))
     assert got.ne.shape == full.ne.shape and got.free_energy == full.free_energy
+    assert "target_se was never applied: its SE comes from 10 batch" in \
+        got.diagnostics["sampler_warnings"][0]
+    assert full.diagnostics["sampler_warnings"] == []
 
 
 def test_integrate_checkpoint_dir(spectra, tmp_path):

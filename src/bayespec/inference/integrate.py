@@ -459,7 +459,17 @@ def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = Non
     w_ic, w_se = joint_wbic(model, betas, ne)
     entries, reasons = convergence_of(list(model.free_names), np.moveaxis(theta, -1, 0), betas,
                                       ne, log_z, len(betas) - 1, f, f_se)
-    diagnostics = {"converged": not reasons, "convergence_reasons": reasons, **entries}
+    notes: list[str] = []  # as checks.fit_checks: a target_se that was missed or never applied
+    if s.target_se is not None and sweeps >= s.sweeps:
+        refusal = stop_refusal(model, betas, False, ne, rung=len(betas) - 1)
+        if f_se > s.target_se:
+            reasons.append(f"target_se {s.target_se:g} not reached within sampler.sweeps = "
+                           f"{s.sweeps} (SE {f_se:.3g})")
+        elif refusal is not None and refusal.startswith("its SE comes from"):
+            notes.append(f"joint fit K={'-'.join(map(str, model.Ks))}: sampler.target_se was "
+                         f"never applied: {refusal}")
+    diagnostics = {"converged": not reasons, "convergence_reasons": reasons,
+                   "sampler_warnings": notes, **entries}
     return JointFit(model, betas, log_z, se, f, f_se, theta, ne_top, swap, acc,
                     float(sum(c.seconds for c in chains)), **block_stats(model, chains, sweeps),
                     wbic=w_ic, wbic_se=w_se, diagnostics=diagnostics)
