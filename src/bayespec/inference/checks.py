@@ -57,6 +57,23 @@ def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
     return None if agreement.agree else dg.disagreement_text(agreement, float(se[rung]))
 
 
+def target_se_notes(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray, f_se: float,
+                    target_se: float | None, max_sweeps: int, label: str,
+                    rung: int | None = None) -> tuple[list[str], list[str]]:
+    """(convergence reasons, warnings) of a fit that ran all ``max_sweeps`` with ``target_se``
+    set: the target missed, or never applied (too few batch estimates; :func:`stop_refusal`,
+    whose ``rung`` this passes on). ``label`` names the fit in the warning."""
+    if target_se is None or ne.shape[-1] < max_sweeps:
+        return [], []
+    if f_se > target_se:
+        return [f"target_se {target_se:g} not reached within sampler.sweeps = {max_sweeps} "
+                f"(SE {f_se:.3g})"], []
+    refusal = stop_refusal(prob, betas, estimated, ne, rung)
+    if refusal is not None and refusal.startswith("its SE comes from"):
+        return [], [f"{label}: sampler.target_se was never applied: {refusal}"]
+    return [], []
+
+
 def _ppc_rng(prob: Any, seed: int) -> np.random.Generator:
     """The predictive check's stream (sampling.seeds.ppc_seq): spawn key (K, PPC), or
     (K_1, .., K_C, PPC) for a composite candidate."""
@@ -156,16 +173,9 @@ def fit_checks(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
     ran all max_sweeps with target_se set says why it did not stop)."""
     entries, reasons = convergence(prob, betas, ne, log_z, rung, posterior, coef_names,
                                    f_hat, f_se)
-    warnings: list[str] = []
-    sweeps = ne.shape[-1]
-    if target_se is not None and sweeps >= max_sweeps:
-        refusal = stop_refusal(prob, betas, estimated, ne)
-        if f_se > target_se:
-            reasons.append(f"target_se {target_se:g} not reached within sampler.sweeps = "
-                           f"{max_sweeps} (SE {f_se:.3g})")
-        elif refusal is not None and refusal.startswith("its SE comes from"):
-            warnings.append(f"{candidate_label(prob)}: sampler.target_se was never applied: "
-                            f"{refusal}")
+    missed, warnings = target_se_notes(prob, betas, estimated, ne, f_se, target_se, max_sweeps,
+                                       candidate_label(prob))
+    reasons += missed
     out = {"converged": not reasons, "convergence_reasons": reasons, **entries}
     out.update(goodness_of_fit(prob, posterior, ne_draws, estimated, b_selected, seed))
     return out, warnings

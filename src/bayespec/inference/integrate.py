@@ -52,7 +52,7 @@ from ..models.ties import Ref, Tie, parse_tie
 from ..sampling.joint import (JointModel, _dataset_of, build_joint, joint_ladder, valid_fraction,
                               with_block_moves)
 from ..sampling.seeds import dataset_seed
-from .checks import convergence_of, stop_refusal
+from .checks import convergence_of, stop_refusal, target_se_notes
 from .composite import candidates, fit_composite
 from .fit import (JOINT_NUMBERS, FitSettings, adapt_ladder, block_stats, fit_problems, fixed_nan,
                   numbers_of, package_versions)
@@ -457,17 +457,12 @@ def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = Non
     acc = fixed_nan(np.stack([c.acc for c in chains]).sum(0) / (len(chains) * sweeps),
                     model.priors)
     w_ic, w_se = joint_wbic(model, betas, ne)
+    top = len(betas) - 1  # the joint F is reported at beta = 1
     entries, reasons = convergence_of(list(model.free_names), np.moveaxis(theta, -1, 0), betas,
-                                      ne, log_z, len(betas) - 1, f, f_se)
-    notes: list[str] = []  # as checks.fit_checks: a target_se that was missed or never applied
-    if s.target_se is not None and sweeps >= s.sweeps:
-        refusal = stop_refusal(model, betas, False, ne, rung=len(betas) - 1)
-        if f_se > s.target_se:
-            reasons.append(f"target_se {s.target_se:g} not reached within sampler.sweeps = "
-                           f"{s.sweeps} (SE {f_se:.3g})")
-        elif refusal is not None and refusal.startswith("its SE comes from"):
-            notes.append(f"joint fit K={'-'.join(map(str, model.Ks))}: sampler.target_se was "
-                         f"never applied: {refusal}")
+                                      ne, log_z, top, f, f_se)
+    missed, notes = target_se_notes(model, betas, False, ne, f_se, s.target_se, s.sweeps,
+                                    f"joint fit K={'-'.join(map(str, model.Ks))}", top)
+    reasons += missed
     diagnostics = {"converged": not reasons, "convergence_reasons": reasons,
                    "sampler_warnings": notes, **entries}
     return JointFit(model, betas, log_z, se, f, f_se, theta, ne_top, swap, acc,

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from .. import __version__
-from ..io.store import (_diagnostics_group, _dumps, _strings, write_datatree, write_fit,
-                        write_table_atomic)
+from ..io.store import (_diagnostic_attrs, _diagnostics_group, _dumps, _strings,
+                        write_datatree, write_fit, write_table_atomic)
 from ..sampling.seeds import predictive_seq
 from ..models.composite import CompositeProblem
 from .integrate import IntegrationResult, JointFit, group_ties, joint_posterior, versions
@@ -120,7 +119,7 @@ def joint_datatree(j: JointFit, res: IntegrationResult) -> xr.DataTree:
     root = xr.Dataset(attrs={
         "kind": "joint", "datasets": _dumps(list(mdl.names)), "K": _dumps(list(mdl.Ks)),
         "free_energy": j.free_energy, "free_energy_se": j.free_energy_se,
-        "wbic": float(j.wbic), "wbic_se": float(j.wbic_se), **_joint_diagnostic_attrs(j),
+        "wbic": float(j.wbic), "wbic_se": float(j.wbic_se), **_diagnostic_attrs(j.diagnostics),
         "free_parameters": _dumps(list(mdl.free_names)),
         "ties": _dumps([t.text for t in res.cfg.ties]), "seed": int(res.cfg.sampler.seed),
         "config": _dumps(res.cfg.raw), "versions": _dumps(versions()),
@@ -135,15 +134,6 @@ def joint_datatree(j: JointFit, res: IntegrationResult) -> xr.DataTree:
         groups["diagnostics"] = _diagnostics_group(j.diagnostics)
     return xr.DataTree.from_dict(groups)
 
-
-def _joint_diagnostic_attrs(j: JointFit) -> dict[str, Any]:
-    """Root attrs of a joint fit's convergence checks: ``converged`` (bool) and
-    ``diagnostics`` (JSON of every entry but the per-parameter and per-chain arrays)."""
-    d = j.diagnostics
-    if not d:
-        return {}
-    scalars = {k: v for k, v in d.items() if k not in ("per_param", "per_chain")}
-    return {"converged": bool(d["converged"]), "diagnostics": _dumps(scalars)}
 
 
 def write_integration(res: IntegrationResult, out: str | Path) -> Path:

@@ -188,13 +188,14 @@ def to_datatree(fit: KFit) -> xr.DataTree:
 
 
 def _diagnostic_attrs(diag: dict[str, Any]) -> dict[str, Any]:
-    """Root attrs of a fit's diagnostics: ``converged``, ``adequate`` (bool) and
-    ``diagnostics`` (JSON of every entry but the per-parameter and per-chain arrays)."""
+    """Root attrs of a fit's diagnostics: ``converged``, ``adequate`` (bool; not for a joint
+    fit, which has no goodness-of-fit check) and ``diagnostics`` (JSON of every entry but the
+    per-parameter and per-chain arrays)."""
     if not diag:
         return {}
     scalars = {k: v for k, v in diag.items() if k not in ("per_param", "per_chain")}
-    return {"converged": bool(diag["converged"]), "adequate": bool(diag["adequate"]),
-            "diagnostics": _dumps(scalars)}
+    flags = {k: bool(diag[k]) for k in ("converged", "adequate") if k in diag}
+    return {**flags, "diagnostics": _dumps(scalars)}
 
 
 def _diagnostics_group(diag: dict[str, Any]) -> xr.Dataset:
