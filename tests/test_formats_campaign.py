@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
+from conftest import assert_same_hdf5, assert_same_text_numbers
 from bayespec.errors import ConfigError
 from bayespec.io import readers
 from bayespec.workflow import campaign
@@ -55,8 +56,9 @@ def test_example_files_are_reproduced_by_their_generator(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     mod.main(tmp_path)
-    for name in ("xps.csv", "pattern.xye", "cu.xdi", "series.nxs"):
-        assert (tmp_path / name).read_bytes() == (EX / name).read_bytes(), name
+    for name in ("xps.csv", "pattern.xye", "cu.xdi"):
+        assert_same_text_numbers((tmp_path / name).read_text(), (EX / name).read_text(), name)
+    assert_same_hdf5(tmp_path / "series.nxs", EX / "series.nxs")
 
 
 def test_examples_read_back_their_known_content():
