@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -35,14 +35,23 @@ def candidate_label(prob: Any) -> str:
     return "K=" + ("-".join(str(c["K"]) for c in info.values()) if info else str(prob.K))
 
 
+# params(rung) -> (names, draws (P, C, D)): the draws the convergence check judges at a rung
+# (a single fit's relabelled posterior, a joint fit's free parameters)
+Params = Callable[[int], tuple[list[str], np.ndarray]]
+
+
 def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
-                 rung: int | None = None) -> str | None:
+                 rung: int | None = None, params: Params | None = None) -> str | None:
     """Why ``target_se`` must not stop now although the SE is small enough, or None.
 
     ne: (C, L, S) the energies so far; rung: the rung whose F is reported (None: the single
-    fit's reported_rung; a joint fit passes its top rung, beta = 1). Refused while the SE comes from fewer than
-    diagnostics.MIN_SE_BATCHES batch estimates, or while the chains' F disagree
-    (diagnostics.chain_agreement)."""
+    fit's reported_rung; a joint fit passes its top rung, beta = 1). Refused while the SE
+    comes from fewer than diagnostics.MIN_SE_BATCHES batch estimates, while the chains' F
+    disagree (diagnostics.chain_agreement), and, with ``params``, while the draws at ``rung``
+    fail the convergence check's R-hat or bulk ESS (diagnostics.convergence_reasons): an SE
+    can be small long before the draws are enough for the posterior summaries (500 sweeps
+    thinned by 5 are 100 draws a chain, never a bulk ESS of 100 per chain), and a fit stopped
+    by the default target must not be "not converged" by construction."""
     C, _, S = ne.shape
     total = dg.se_batches(C, S)
     if total < dg.MIN_SE_BATCHES:
@@ -54,7 +63,23 @@ def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
         rung = reported_rung(prob, betas, estimated, log_z)
     lz_c, se_c = dg.chain_log_z(ne, betas, rung)
     agreement = dg.chain_agreement(-lz_c, se_c, total // C)
-    return None if agreement.agree else dg.disagreement_text(agreement, float(se[rung]))
+    if not agreement.agree:
+        return dg.disagreement_text(agreement, float(se[rung]))
+    if params is None:
+        return None
+    names, draws = params(rung)
+    rhat, ess = dg.rhat_ess(draws)
+    if _sampled(draws) and not np.isfinite(rhat).any():
+        return f"too few draws per chain ({draws.shape[2]}) for R-hat and ESS"
+    reasons = dg.convergence_reasons(names, rhat, ess, C, agreement, float(se[rung]))
+    return "; ".join(reasons) or None
+
+
+def _sampled(draws: np.ndarray) -> bool:
+    """Whether any parameter of draws (P, C, D) moved (a fit with every prior fixed has no
+    R-hat to ask for)."""
+    return bool(draws.size) and bool(np.any(np.ptp(draws.reshape(draws.shape[0], -1),
+                                                   axis=1) > 0))
 
 
 def target_se_notes(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray, f_se: float,
@@ -146,8 +171,7 @@ def convergence_of(names: list[str], draws: np.ndarray, betas: np.ndarray, ne: n
     f_chain = f_hat + (log_z[rung] - lz_c)  # each chain's F, on the reported F's footing
     agreement = dg.chain_agreement(f_chain, se_c, dg.se_batches(C, S) // C)
     reasons = dg.convergence_reasons(names, rhat, ess, C, agreement, f_se)
-    sampled = draws.size and bool(np.any(np.ptp(draws.reshape(len(names), -1), axis=1) > 0))
-    if sampled and not np.isfinite(rhat).any():
+    if _sampled(draws) and not np.isfinite(rhat).any():
         reasons.insert(0, f"too few draws per chain ({draws.shape[2]}) for R-hat and ESS")
     entries = {
         "rhat_max": float(np.nanmax(rhat)) if np.isfinite(rhat).any() else float("nan"),

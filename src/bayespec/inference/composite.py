@@ -30,7 +30,7 @@ from ..sampling.joint import (JOINT, JointModel, build_joint, prior_energy_sd, v
                               with_block_moves)
 from .checks import stop_refusal
 from .fit import (FitSettings, chunked_plan, ladder_for, numbers_of, package_versions,
-                  reported_se, resolve_backend, summarise_chains)
+                  posterior_params_of, reported_se, resolve_backend, summarise_chains)
 from .result import KFit
 
 
@@ -128,8 +128,9 @@ def fit_composite(cands: list[Candidate], s: FitSettings,
     def se_of(j: int, ne: np.ndarray) -> float:
         return reported_se(cands[j], ladders[j][0], ladders[j][1], ne)
 
-    def may_stop(j: int, ne: np.ndarray) -> str | None:
-        return stop_refusal(cands[j], ladders[j][0], ladders[j][1], ne)
+    def may_stop(j: int, ne: np.ndarray, theta: Callable[[], np.ndarray]) -> str | None:
+        return stop_refusal(cands[j], ladders[j][0], ladders[j][1], ne,
+                            params=posterior_params_of(cands[j], theta))
 
     t0 = time.perf_counter()
     outs, _, _ = run_chunked(jobs, plan, se_of, fp, progress, backend=JOINT, may_stop=may_stop)

@@ -23,11 +23,12 @@ from ..models.model import Problem, build_problem, noise_guess
 from ..sampling import batched
 from ..sampling import checkpoint as checkpoint_mod
 from ..sampling import ladder as ladder_mod
-from ..sampling.chunked import Plan, run_chunked, run_many
+from ..sampling.chunked import MayStop, Plan, run_chunked, run_many
 from ..sampling.sampler import (FIRST_STEP_OVERLAP, NUMBA, PRIOR_DRAWS, ChainOutput,
                                 geometric_ladder)
 from ..sampling.seeds import ladder_pilot_seed, prior_curves_seq
-from .checks import fit_checks, reported_rung, stop_refusal
+from .checks import Params, fit_checks, reported_rung, stop_refusal
+from .diagnostics import posterior_params
 from .freeenergy import free_energy, refine_minimum, stepping_stone_se, wbic
 from .result import KFit, Ladder
 
@@ -238,19 +239,32 @@ def _run_chunked(jobs, ladders, s: FitSettings, checkpoint, restart_on_mismatch:
     return outs
 
 
-def _stop_rules(jobs, ladders) -> tuple[Callable[[int, np.ndarray], float],
-                                        Callable[[int, np.ndarray], str | None]]:
-    """target_se's se_of(job, ne) and may_stop(job, ne) for single fits on any backend: the
-    SE of the F the fit reports, and checks.stop_refusal (enough batches, chains agree)."""
+def _stop_rules(jobs, ladders) -> tuple[Callable[[int, np.ndarray], float], MayStop]:
+    """target_se's se_of(job, ne) and may_stop(job, ne, theta) for single fits on any
+    backend: the SE of the F the fit reports, and checks.stop_refusal (enough batches, chains
+    agree, R-hat and ESS of the relabelled posterior at the reported rung pass)."""
     def se_of(j: int, ne: np.ndarray) -> float:
         prob, (betas, estimated) = jobs[j][0], ladders[j]
         return reported_se(prob, betas, estimated, ne)
 
-    def may_stop(j: int, ne: np.ndarray) -> str | None:
+    def may_stop(j: int, ne: np.ndarray, theta: Callable[[], np.ndarray]) -> str | None:
         prob, (betas, estimated) = jobs[j][0], ladders[j]
-        return stop_refusal(prob, betas, estimated, ne)
+        return stop_refusal(prob, betas, estimated, ne, params=posterior_params_of(prob, theta))
 
     return se_of, may_stop
+
+
+def posterior_params_of(prob: Any, theta: Callable[[], np.ndarray]) -> Params:
+    """checks.stop_refusal's ``params`` of a single or composite fit: the relabelled
+    posterior at a rung, as the convergence check sees it (summarise_chains). theta() gives
+    the draws (C, L, D, P)."""
+    def params(rung: int) -> tuple[list[str], np.ndarray]:
+        draws = theta()[:, rung]
+        posterior = prob.relabel(draws) if hasattr(prob, "relabel") else \
+            split_and_relabel(prob, draws)
+        return posterior_params(posterior, prob.coef_names)
+
+    return params
 
 
 def chunked_plan(s: FitSettings, checkpoint: str | os.PathLike | None,

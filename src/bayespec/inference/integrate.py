@@ -492,9 +492,12 @@ def _run_joint_chunked(model: JointModel, betas: np.ndarray, s: SamplerConfig,
         log_z, log_z_se = stepping_stone_se(ne, betas)
         return joint_free_energy(model, betas, log_z, log_z_se, s.seed)[1]
 
-    def may_stop(j: int, ne: np.ndarray) -> str | None:
-        # as single fits: enough batch estimates, and the chains' F_joint agree (at beta = 1)
-        return stop_refusal(model, betas, False, ne, rung=len(betas) - 1)
+    def may_stop(j: int, ne: np.ndarray, theta: Callable[[], np.ndarray]) -> str | None:
+        # as single fits: enough batch estimates, the chains' F_joint agree, and R-hat / ESS
+        # of the free parameters pass (all at beta = 1, where fit_joint checks them)
+        def params(rung: int) -> tuple[list[str], np.ndarray]:
+            return list(model.free_names), np.moveaxis(theta()[:, rung], -1, 0)
+        return stop_refusal(model, betas, False, ne, rung=len(betas) - 1, params=params)
 
     outs, _, _ = run_chunked([(model, betas)], plan, se_of, fp, progress, backend=JOINT,
                              may_stop=may_stop)

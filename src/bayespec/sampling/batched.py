@@ -29,7 +29,7 @@ from array_api_compat import array_namespace
 from ..errors import ConfigError
 from ..models.model import Problem
 from ..models.priors import FIXED, GAMMA, LOGNORMAL, NORMAL, UNIFORM, pack
-from .chunked import check_points, target_reached
+from .chunked import MayStop, check_points, target_reached
 from .kernel import ADAPT_WINDOW, RECOMPUTE_EVERY, TARGET_ACCEPT
 from .sampler import ChainOutput, initial_state
 from .seeds import chain_seqs
@@ -498,7 +498,7 @@ def batch_key(problem: Problem, betas: np.ndarray) -> tuple:
 def run_grouped(jobs: list[tuple[Problem, np.ndarray]], burn_in: int, sweeps: int, thin: int,
                 chains: int, seed: int, xp=None, target_se: float | None = None,
                 se_of: Callable[[int, np.ndarray], float] | None = None,
-                may_stop: Callable[[int, np.ndarray], str | None] | None = None,
+                may_stop: MayStop | None = None,
                 ) -> list[list[ChainOutput]]:
     """Run many (problem, betas) jobs, vectorising every group that shares an axis, model, priors
     and rung count (:func:`batch_key`) into one batch; outputs[job][chain].
@@ -523,8 +523,9 @@ def run_grouped(jobs: list[tuple[Problem, np.ndarray]], burn_in: int, sweeps: in
             if stop == bounds[-1]:
                 break
             for i in list(active):
+                theta = (lambda i=i: np.stack([o.theta for o in spectrum_outputs(b, s, i)]))
                 if target_reached(idx[i], batch_ne(b, s, i), stop - burn_in, target_se,
-                                  se_of, may_stop)[1]:
+                                  se_of, may_stop, theta)[1]:
                     out[idx[i]] = spectrum_outputs(b, s, i)
                     active.remove(i)
             if not active:

@@ -11,8 +11,9 @@ end). With a plan that asks for them:
 * with ``target_se`` each job's chains stop together at the first multiple of
   RECOMPUTE_EVERY (at least MIN_TARGET_SWEEPS sampling sweeps in) where the stepping-stone
   standard error of the reported F is <= target_se and the caller's ``may_stop`` raises no
-  objection (single and composite fits: the SE comes from enough batches and the chains' F
-  agree, inference/checks.stop_refusal); ``sweeps`` is the maximum. The check points are
+  objection (inference/checks.stop_refusal: the SE comes from enough batches, the chains' F
+  agree, and the posterior draws' R-hat and bulk ESS pass the convergence check, so that a
+  stop never makes a fit "not converged"); ``sweeps`` is the maximum. The check points are
   fixed sweep counts and the checks deterministic, so where a job stops depends only on the
   seed.
 """
@@ -85,16 +86,21 @@ def check_points(burn_in: int, sweeps: int, target_se: float | None) -> list[int
     return list(range(first, total, RECOMPUTE_EVERY)) + [total]
 
 
+# may_stop(job, ne, theta): None when the job may stop, else why not; ne: (C, L, sampled)
+# energies; theta(): the thinned draws so far, (C, L, D, P) (a call: the batched path copies
+# them off the device only when the SE is already small enough)
+MayStop = Callable[[int, np.ndarray, Callable[[], np.ndarray]], str | None]
+
+
 def target_reached(job: int, ne: np.ndarray, sampled: int, target_se: float,
-                   se_of: Callable[[int, np.ndarray], float],
-                   may_stop: Callable[[int, np.ndarray], str | None] | None,
-                   ) -> tuple[float, bool]:
+                   se_of: Callable[[int, np.ndarray], float], may_stop: MayStop | None,
+                   theta: Callable[[], np.ndarray]) -> tuple[float, bool]:
     """(SE, stop?) of a job at a check point: its SE from ne (C, L, sampled) is <= target_se
     and ``may_stop`` (None: the SE alone decides) raises no objection. Logged."""
     se = float(se_of(job, ne))
     why = None
     if se <= target_se and may_stop is not None:
-        why = may_stop(job, ne)
+        why = may_stop(job, ne, theta)
         if why is not None:
             log.info("job %d: SE %.4g <= target_se %.4g after %d sampling sweeps, not "
                      "stopping: %s", job, se, target_se, sampled, why)
@@ -110,7 +116,7 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
                 fingerprint: dict | None,
                 progress: Callable[[int, int, int, int], None] | None = None,
                 backend: ChainBackend = NUMBA,
-                may_stop: Callable[[int, np.ndarray], str | None] | None = None,
+                may_stop: MayStop | None = None,
                 ) -> tuple[list[list[ChainOutput]], list[int], list[float | None]]:
     """Run every job's chains per ``plan``; returns outputs[job][chain], the sampling sweeps
     run per job, and the SE at the stop (None without target_se).
@@ -125,8 +131,9 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
     worker threads, every RECOMPUTE_EVERY sweeps; the pieces end where an unsplit run
     recomputes anyway, so the numbers are unchanged); when target_se stops a job early its
     chains are reported once more with total = the sweeps run.
-    may_stop(job, ne), with target_se: None when the job may stop at a check point whose SE
-    is small enough, else why not (logged; the chains go on). None: the SE alone decides.
+    may_stop(job, ne, theta), with target_se: None when the job may stop at a check point
+    whose SE is small enough, else why not (logged; the chains go on); theta() gives the
+    job's thinned draws so far (C, L, D, P). None: the SE alone decides.
     """
     C, total = plan.chains, plan.burn_in + plan.sweeps
     bounds = check_points(plan.burn_in, plan.sweeps, plan.target_se)
@@ -168,9 +175,13 @@ def run_chunked(jobs: list[tuple[Problem, np.ndarray]], plan: Plan,
         if plan.target_se is None or sweep >= limits[j] or (j, sweep) in checked:
             return
         checked.add((j, sweep))
-        ne = np.stack([states[(j, c)].ne[:, :sweep - plan.burn_in] for c in range(C)])
-        ses[j], stop = target_reached(j, ne, sweep - plan.burn_in, plan.target_se, se_of,
-                                      may_stop)
+        sampled = sweep - plan.burn_in
+        ne = np.stack([states[(j, c)].ne[:, :sampled] for c in range(C)])
+
+        def theta() -> np.ndarray:
+            return np.stack([states[(j, c)].theta[:, :sampled // plan.thin] for c in range(C)])
+
+        ses[j], stop = target_reached(j, ne, sampled, plan.target_se, se_of, may_stop, theta)
         if stop:
             limits[j] = sweep
             if progress is not None:
