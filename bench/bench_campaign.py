@@ -79,7 +79,8 @@ fit:
     width: {{dist: lognormal, mu: -2.5, sigma: 0.5}}
     background: {{dist: normal, mean: 0, sd: 1}}
   noise: {{estimate: true}}
-  sampler: {{replicas: 24, ratio: 1.5, burn_in: {burn}, sweeps: {sweeps}, chains: {chains}, seed: 0}}
+  sampler: {{replicas: 24, ratio: 1.5, burn_in: {burn}, sweeps: {sweeps}, chains: {chains}, seed: 0,
+            target_se: null}}
 """
 
 

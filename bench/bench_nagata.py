@@ -109,12 +109,16 @@ def bayespec_priors() -> dict:
             "width": parse_prior({"dist": "uniform", "low": B_LO, "high": B_HI}, "w")}
 
 
-def run_bayespec(x, y, Ks: list[int]) -> dict:
+def run_bayespec(x, y, Ks: list[int], target_se: float | None | str = "default") -> dict:
+    """bayespec's default settings (known noise), K = Ks in one call; ``target_se`` other than
+    "default" overrides the default target (None: every sweep, the fixed count of before
+    target_se was the default)."""
     pri = bayespec_priors()
     # warm-up: load / compile the Numba kernel for every K, not timed
     fit_spectrum(x, y, None, "gaussian_nagata", Ks, "none", None, pri,
                  FitSettings(noise_sd=SD, sweeps=50, burn_in=50))
-    s = FitSettings(noise_sd=SD)
+    s = FitSettings(noise_sd=SD) if target_se == "default" else \
+        FitSettings(noise_sd=SD, target_se=target_se)
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     fits = fit_spectrum(x, y, None, "gaussian_nagata", Ks, "none", None, pri, s)
@@ -123,11 +127,13 @@ def run_bayespec(x, y, Ks: list[int]) -> dict:
     per_k = []
     for fit in fits:
         K = fit.K
-        rs = s.replicas * (s.burn_in + s.sweeps) * s.chains  # replica-sweeps of this K
+        run = int(fit.timing["sweeps"])  # sampling sweeps run (fewer where target_se stopped)
+        rs = s.replicas * (s.burn_in + run) * s.chains  # replica-sweeps of this K
         swaps = np.asarray(fit.ladder.swap_acceptance, dtype=float)
         per_k.append({
             "K": K, "logz": -fit.free_energy, "free_energy": fit.free_energy,
             "se": fit.free_energy_se, "chain_seconds": fit.timing["chain_seconds"],
+            "sweeps_run": run, "converged": bool(fit.diagnostics["converged"]),
             "replica_sweeps": rs,
             "param_updates": rs * 3 * K,
             # naive kernel: each center / width proposal re-evaluates one profile = n exp()
@@ -136,8 +142,8 @@ def run_bayespec(x, y, Ks: list[int]) -> dict:
         })
     threads = s.threads or os.cpu_count() or 1
     return {"settings": {"replicas": s.replicas, "ratio": s.ratio, "burn_in": s.burn_in,
-                         "sweeps": s.sweeps, "chains": s.chains, "thin": s.thin,
-                         "seed": s.seed, "threads": threads},
+                         "sweeps": s.sweeps, "target_se": s.target_se, "chains": s.chains,
+                         "thin": s.thin, "seed": s.seed, "threads": threads},
             "wall_seconds": wall, "process_cpu_seconds": cpu,
             "chain_seconds": sum(k["chain_seconds"] for k in per_k), "per_K": per_k}
 
@@ -248,6 +254,9 @@ def main(argv=None) -> int:
     rates = measure_exp_rates()
     print("running bayespec (default sampler settings, all cores) ...", flush=True)
     bs = run_bayespec(x, y, Ks)
+    print("running bayespec with every sweep (target_se: null, the fixed count of before "
+          "target_se 0.1 was the default) ...", flush=True)
+    fixed = run_bayespec(x, y, Ks, target_se=None)
     dy = None
     if not a.no_dynesty:
         print("running dynesty (nlive 500, rslice, multi, single process) ...", flush=True)
@@ -264,14 +273,15 @@ def main(argv=None) -> int:
                            / dy["wall_seconds"])
     print()
     print(f"bayespec: replicas {st['replicas']}, ratio {st['ratio']}, burn_in {st['burn_in']}, "
-          f"sweeps {st['sweeps']}, chains {st['chains']}, threads {cores}")
+          f"sweeps {st['sweeps']} (maximum), target_se {st['target_se']}, chains "
+          f"{st['chains']}, threads {cores}")
     print("replica-sweeps = replicas * (burn_in + sweeps) * chains per K (one sweep of one "
           "replica = 3K Metropolis updates);")
     print("naive exp = replica-sweeps * 2K * n (every center/width proposal re-evaluates one "
           "profile); dynesty naive exp = ncall * K * n")
     print()
     hdr = (f"{'K':>2} | {'bayespec logZ':>13} {'SE':>6} {'ref':>8} {'err':>7} {'|e|/SE':>7} "
-           f"{'chain s':>7} {'min swap':>8}")
+           f"{'chain s':>7} {'min swap':>8} {'sweeps':>6} {'conv':>4}")
     if dy:
         hdr += (f" | {'dynesty logZ':>12} {'logzerr':>7} {'err':>7} {'|e|/SE':>7} "
                 f"{'wall s':>7} {'ncall':>9}")
@@ -282,7 +292,8 @@ def main(argv=None) -> int:
         k["accuracy"] = accuracy(k["K"], k["logz"], k["se"])
         ms = k["min_swap_acceptance"]
         line = (f"{k['K']:>2} | {k['logz']:13.3f} {k['se']:6.3f} {fmt_acc(k['accuracy'])} "
-                f"{k['chain_seconds']:7.2f} {ms if ms is None else f'{ms:8.3f}'}")
+                f"{k['chain_seconds']:7.2f} {ms if ms is None else f'{ms:8.3f}'} "
+                f"{k['sweeps_run']:6d} {'yes' if k['converged'] else 'no':>4}")
         if dy:
             d = dk[k["K"]]
             d["accuracy"] = accuracy(d["K"], d["logz"], d["se"])
@@ -343,6 +354,21 @@ def main(argv=None) -> int:
               f"likelihood calls/s, naive exp/s {dnx / dwall:.3g} "
               f"({dnx / dwall / rates['numpy_ceiling']:.2f}x numpy vectorised ceiling)")
     print()
+    print("the same K, every sweep (target_se: null; the default before target_se 0.1):")
+    for k in fixed["per_K"]:
+        acc = accuracy(k["K"], k["logz"], k["se"])
+        print(f"{k['K']:>2} | {k['logz']:13.3f} {k['se']:6.3f} {fmt_acc(acc)} "
+              f"{k['chain_seconds']:7.2f} {'':8} {k['sweeps_run']:6d} "
+              f"{'yes' if k['converged'] else 'no':>4}")
+    fixed["wall_ratio_to_default"] = fixed["wall_seconds"] / wall
+    summary["fixed_sweeps"] = {"wall_s": fixed["wall_seconds"],
+                               "chain_s": fixed["chain_seconds"],
+                               "ratio_wall": fixed["wall_ratio_to_default"],
+                               "ratio_chain_s": fixed["chain_seconds"] / csec}
+    print(f"  every sweep / default (target_se {st['target_se']}): "
+          f"{fixed['wall_ratio_to_default']:.2f}x wall, "
+          f"{fixed['chain_seconds'] / csec:.2f}x chain seconds")
+    print()
     print("SUMMARY")
     print(f"  bayespec total wall K={Ks}: {wall:8.2f} s  ({cores} threads; {csec:.2f} core-s)")
     if dy:
@@ -375,7 +401,8 @@ def main(argv=None) -> int:
                                          "priors": {"a": [0, A_HI], "mu": [0, MU_HI],
                                                     "b": [B_LO, B_HI]}},
                "reference_logz": {k: {"value": v, "note": n} for k, (v, n) in REFERENCE.items()},
-               "exp_rates_per_s": rates, "bayespec": bs, "dynesty": dy, "summary": summary,
+               "exp_rates_per_s": rates, "bayespec": bs, "bayespec_fixed_sweeps": fixed,
+               "dynesty": dy, "summary": summary,
                "argv": sys.argv[1:]}
     out.write_text(json.dumps(payload, indent=2, default=float) + "\n")
     print(f"\nwrote {out}")

@@ -330,8 +330,10 @@ def run_bayespec_once(x, y, K: int, seed: int, st: dict) -> dict:
     return {"seed": seed, "F": float(fit.free_energy), "se": float(fit.free_energy_se),
             "wall_seconds": wall,
             "cpu_seconds": (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime),
+            "sweeps_run": int(fit.timing["sweeps"]),  # < sweeps where target_se stopped it
             "settings": {"replicas": s.replicas, "burn_in": s.burn_in, "sweeps": s.sweeps,
-                         "chains": s.chains, "threads": s.threads or os.cpu_count()}}
+                         "target_se": s.target_se, "chains": s.chains,
+                         "threads": s.threads or os.cpu_count()}}
 
 
 def warm_bayespec(x, y, Ks):

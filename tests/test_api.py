@@ -253,7 +253,8 @@ def test_cli_progress_flag(case, capfd):
     err = capfd.readouterr().err
     assert "bayespec: fitting K=1" in err and "bayespec: done: selected K = 1" in err
     assert main(args + ["--out", str(d / "p2")]) == 0
-    assert "bayespec:" not in capfd.readouterr().err
+    err = capfd.readouterr().err  # warnings may remain (a short run's SE above target_se)
+    assert "bayespec: fitting" not in err and "bayespec: done" not in err
     assert (d / "p1" / "model_selection.csv").read_text() == \
         (d / "p2" / "model_selection.csv").read_text()
 

@@ -41,7 +41,7 @@ def _poly2_fit(moves: str, seed: int = 0):
         "priors": {"background": [{"dist": "normal", "mean": m, "sd": s} for m, s in POLY2]},
         "noise": {"sd": 0.1},
         "sampler": {"burn_in": 1000, "sweeps": 4000, "chains": 4, "seed": seed, "thin": 5,
-                    "moves": moves}}, "FIT.yaml")
+                    "moves": moves, "target_se": None}}, "FIT.yaml")  # equal sweeps compared
     if moves == "single":
         fit, = fit_spectrum(x, y, None, "gaussian", [0], kind, degree, priors,
                             settings_from_config(cfg))

@@ -25,6 +25,18 @@ def _err(d, *parts: str, exc=ConfigError) -> str:
 
 # ----------------------------------------------------------------------------- defaults
 
+def test_target_se_defaults_to_a_tenth_of_a_nat_and_null_turns_it_off():
+    """sampler.target_se is on by default (0.1 nat); unlike other keys, whose null means "not
+    given", target_se: null means run every sweep, and the store's config says so."""
+    assert C.parse_fit_config({"sampler": {}}).sampler.target_se == 0.1
+    assert C.parse_fit_config({"sampler": {"target_se": 0.3}}).sampler.target_se == 0.3
+    off = C.parse_fit_config({"sampler": {"target_se": None, "threads": None}})
+    assert off.sampler.target_se is None and off.raw["sampler"]["target_se"] is None
+    assert off.sampler.threads is None  # null = not given = the default (all cores)
+    with pytest.raises(ConfigError, match="target_se"):
+        C.parse_fit_config({"sampler": {"target_se": 0}})
+
+
 @pytest.mark.parametrize("d", [None, {}, {"model": None, "priors": None, "noise": None}])
 def test_defaults(d):
     cfg = C.parse_fit_config(d)

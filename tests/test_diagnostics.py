@@ -236,11 +236,14 @@ def test_target_se_stops_only_where_the_draws_pass_rhat_and_ess():
     assert np.nanmin(ess) < dg.ESS_PER_CHAIN * 4 or np.nanmax(rhat) >= dg.RHAT_MAX
 
 
-def test_target_se_cap_reached_is_a_reason():
+def test_target_se_missed_at_the_cap_is_a_warning_not_a_reason():
+    """A target the sweeps cannot reach leaves converged chains converged (their SE is
+    honest, only larger than asked for) and says so among the fit's warnings."""
     _, f = _linear_fit(chains=4, target_se=1e-6, sweeps=1000)
-    assert f.timing["sweeps"] == 1000 and not f.diagnostics["converged"]
-    assert any(r.startswith("target_se 1e-06 not reached within sampler.sweeps = 1000")
-               for r in f.diagnostics["convergence_reasons"])
+    assert f.timing["sweeps"] == 1000 and f.diagnostics["converged"], \
+        f.diagnostics["convergence_reasons"]
+    assert any("above sampler.target_se = 1e-06" in w and "sampler.sweeps = 1000" in w
+               for w in f.warnings), f.warnings
 
 
 def test_stop_refusal_while_the_chains_disagree():

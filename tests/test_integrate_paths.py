@@ -143,8 +143,10 @@ def _joint_model(spectra):
 def _sampler(**kw):
     from bayespec.config import parse_fit_config
 
+    # every sweep unless a test sets target_se (null turns the default 0.1 off)
     return parse_fit_config({"sampler": {"replicas": 12, "burn_in": 500, "sweeps": 1500,
-                                         "chains": 2, "seed": 3, "threads": 2, **kw}}).sampler
+                                         "chains": 2, "seed": 3, "threads": 2,
+                                         "target_se": None, **kw}}).sampler
 
 
 def test_joint_chunked_equals_unchunked(spectra, tmp_path):

@@ -19,7 +19,7 @@ def test_nagata_selects_three_peaks_and_estimates_noise(nagata):
     x, y = nagata
     # the paper's ladder (24 replicas, ratio 1.5); more sweeps than the default because the
     # verdict K = 3 over K = 4 (about 0.3 nats) needs SE <= 0.05
-    s = FitSettings(noise_sd=None, sweeps=20000, burn_in=2000, seed=3)
+    s = FitSettings(noise_sd=None, sweeps=20000, burn_in=2000, seed=3, target_se=None)
     fits = fit_spectrum(x, y, None, "gaussian_nagata", [1, 2, 3, 4, 5, 6], "none", None,
                         PAPER_PRIORS, s)
     F = np.array([f.free_energy for f in fits])

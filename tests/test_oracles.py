@@ -136,7 +136,7 @@ def test_linear_model_known_noise(case, backend):
     sweeps = _sweeps(backend, 5000, 2500)
     fit, = fit_spectrum(x, y, None, "gaussian", [0], kind, degree, priors,
                         FitSettings(noise_sd=s, sweeps=sweeps, burn_in=1000, chains=4, thin=5,
-                                    seed=0, backend=backend))
+                                    seed=0, backend=backend, target_se=None))
     F, mN, SN = linear_closed_form(X, y, s, m0, S0)
     assert not fit.noise_estimated and fit.noise_sd == pytest.approx(s, rel=1e-12)
     assert abs(fit.free_energy - F) < Z * fit.free_energy_se, (fit.free_energy, F,
@@ -150,13 +150,29 @@ def test_linear_model_known_noise(case, backend):
     assert_gaussian_posterior(draws, mN, SN, case)
 
 
+@pytest.mark.parametrize("case", list(LINEAR_CASES))
+def test_default_target_se_stop_keeps_the_closed_form(case):
+    """The default run (sampler.target_se 0.1, sweeps the maximum) stops early, converged,
+    with F, F(b) at every rung and the posterior still those of the closed form."""
+    x, y, X, kind, degree, priors, m0, S0 = _linear_problem(case)
+    fit, = fit_spectrum(x, y, None, "gaussian", [0], kind, degree, priors,
+                        FitSettings(noise_sd=0.1, seed=0))
+    F, mN, SN = linear_closed_form(X, y, 0.1, m0, S0)
+    assert fit.timing["sweeps"] < FitSettings().sweeps and fit.free_energy_se <= 0.1
+    assert fit.diagnostics["converged"], fit.diagnostics["convergence_reasons"]
+    assert abs(fit.free_energy - F) < Z * fit.free_energy_se, (fit.free_energy, F,
+                                                               fit.free_energy_se)
+    assert np.all(np.abs(rung_z_scores(fit, closed_F_of_b(X, y, m0, S0))) < Z)
+    assert_gaussian_posterior(fit.posterior["background"], mN, SN, f"{case} default")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_linear_model_estimated_noise(backend):
     """Noise estimated along the ladder: argmin_b F(b) and F there vs the closed form."""
     x, y, X, kind, degree, priors, m0, S0 = _linear_problem("linear")
     fit, = fit_spectrum(x, y, None, "gaussian", [0], kind, degree, priors,
                         FitSettings(noise_sd=None, sweeps=_sweeps(backend, 5000, 2500),
-                                    burn_in=1000, seed=0, backend=backend))
+                                    burn_in=1000, seed=0, backend=backend, target_se=None))
     F_of_b = closed_F_of_b(X, y, m0, S0)
     res = minimize_scalar(lambda lb: F_of_b(np.exp(lb)), bounds=(-5.0, 15.0), method="bounded",
                           options={"xatol": 1e-10})

@@ -42,7 +42,7 @@ def _mean_and_mcse(draws: np.ndarray) -> tuple[float, float]:
 
 def test_warm_start_equals_cold_within_errors(tmp_path):
     s = FitSettings(noise_sd=0.05, burn_in=1000, sweeps=3000, chains=4, thin=2, seed=11,
-                    threads=2)
+                    threads=2, target_se=None)
     prev, = fit_problems([_frame(0.0, 0.0, 1)], s)
     store = tmp_path / "K2.zarr"
     write_fit(store, prev)

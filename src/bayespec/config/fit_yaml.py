@@ -104,7 +104,7 @@ class SamplerConfig:
     threads: int | None
     extend: bool
     backend: str
-    target_se: float | None = None  # stop once the SE of F is <= this (sweeps = maximum)
+    target_se: float | None = 0.1  # stop once the SE of F is <= this (sweeps = maximum)
     checkpoint_every: float = 300.0  # seconds between checkpoints, when one is asked for
     ladder: str = "geometric"  # geometric | adaptive (rungs placed from pilot swap rates)
     moves: str = "single"  # single | block (block moves with covariances learned in burn-in)
@@ -238,10 +238,12 @@ def _one_of(choices: typing.Sequence[str], says: str | None = None,
 # ============================================================================ the models
 
 class _Block(BaseModel):
-    """A block of FIT.yaml: unknown keys are errors, ``null`` values mean "not given"."""
+    """A block of FIT.yaml: unknown keys are errors, ``null`` values mean "not given" (except
+    for the keys in ``null_means_off``, whose default is not null: there null turns it off)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     key: ClassVar[str] = ""  # dotted key of the block in FIT.yaml ("" = the top level)
+    null_means_off: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="before")
     @classmethod
@@ -257,7 +259,7 @@ class _Block(BaseModel):
             if k not in allowed:
                 full, problem = _unknown_key(k, cls.key, allowed)
                 raise _fail(problem, sub=full[len(cls.key) + 1:] if cls.key else full)
-        v = {k: x for k, x in v.items() if x is not None}
+        v = {k: x for k, x in v.items() if x is not None or k in cls.null_means_off}
         cls._rules(v)
         return v
 
@@ -489,6 +491,7 @@ class SamplerBlock(_Block):
     """sampler: the exchange Monte Carlo settings."""
 
     key: ClassVar[str] = "sampler"
+    null_means_off: ClassVar[frozenset[str]] = frozenset({"target_se"})
     replicas: _int(2) = Field(24, description="replicas (temperatures) in the ladder, >= 2")
     ratio: _num(gt=1) = Field(1.5, description="geometric ratio between neighbouring inverse "
                                                "temperatures of the ladder, > 1")
@@ -505,9 +508,10 @@ class SamplerBlock(_Block):
         "numba", description="numba (CPU kernel) | numpy | cupy (GPU) | auto (cupy when a GPU is "
                              "usable, else numba)")
     target_se: _num(gt=0) | None = Field(
-        None, description="stop once the standard error of the reported free energy is <= this "
-                          "(> 0, nats; checked every 500 sweeps; sweeps is then the maximum; "
-                          "every backend)")
+        0.1, description="stop once the standard error of the reported free energy is <= this "
+                         "and the draws pass the convergence check (> 0, nats; checked every "
+                         "500 sweeps; sweeps is then the maximum; every backend; null = run "
+                         "all sweeps)")
     checkpoint_every: _num(ge=0, says="must be a number of seconds >= 0 (0 = no periodic "
                                       "checkpoints), got {got}") = Field(
         300, description="seconds between checkpoints of a fit run with --checkpoint (>= 0; 0 = "

@@ -84,19 +84,23 @@ def _sampled(draws: np.ndarray) -> bool:
 
 def target_se_notes(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray, f_se: float,
                     target_se: float | None, max_sweeps: int, label: str,
-                    rung: int | None = None) -> tuple[list[str], list[str]]:
-    """(convergence reasons, warnings) of a fit that ran all ``max_sweeps`` with ``target_se``
-    set: the target missed, or never applied (too few batch estimates; :func:`stop_refusal`,
-    whose ``rung`` this passes on). ``label`` names the fit in the warning."""
+                    rung: int | None = None) -> list[str]:
+    """Sampler warnings of a fit that ran all ``max_sweeps`` with ``target_se`` set: the target
+    missed, or never applied (too few batch estimates; :func:`stop_refusal`, whose ``rung``
+    this passes on). ``label`` names the fit. A missed target is a warning, not a convergence
+    reason: the chains may have converged, and the SE reported is then honest, only larger
+    than asked for (target_se is on by default, so every short run would otherwise read
+    "not converged")."""
     if target_se is None or ne.shape[-1] < max_sweeps:
-        return [], []
+        return []
     if f_se > target_se:
-        return [f"target_se {target_se:g} not reached within sampler.sweeps = {max_sweeps} "
-                f"(SE {f_se:.3g})"], []
+        return [f"{label}: the SE of F is {f_se:.3g} after all sampler.sweeps = {max_sweeps}, "
+                f"above sampler.target_se = {target_se:g}; raise sampler.sweeps for that "
+                f"precision"]
     refusal = stop_refusal(prob, betas, estimated, ne, rung)
     if refusal is not None and refusal.startswith("its SE comes from"):
-        return [], [f"{label}: sampler.target_se was never applied: {refusal}"]
-    return [], []
+        return [f"{label}: sampler.target_se was never applied: {refusal}"]
+    return []
 
 
 def _ppc_rng(prob: Any, seed: int) -> np.random.Generator:
@@ -190,16 +194,16 @@ def fit_checks(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
                coef_names: list[str], ne_draws: np.ndarray, f_hat: float, f_se: float,
                b_selected: float, seed: int, target_se: float | None, max_sweeps: int,
                ) -> tuple[dict[str, Any], list[str]]:
-    """``KFit.diagnostics`` of one fit, and sampler warnings (a target_se never applied).
+    """``KFit.diagnostics`` of one fit, and sampler warnings (a target_se missed or never
+    applied).
 
     ne: (C, L, S) every sampling sweep's energies; ne_draws: (C, D) those of the posterior
     draws; rung: the rung of the reported F; target_se/max_sweeps: the settings (a fit that
     ran all max_sweeps with target_se set says why it did not stop)."""
     entries, reasons = convergence(prob, betas, ne, log_z, rung, posterior, coef_names,
                                    f_hat, f_se)
-    missed, warnings = target_se_notes(prob, betas, estimated, ne, f_se, target_se, max_sweeps,
-                                       candidate_label(prob))
-    reasons += missed
+    warnings = target_se_notes(prob, betas, estimated, ne, f_se, target_se, max_sweeps,
+                               candidate_label(prob))
     out = {"converged": not reasons, "convergence_reasons": reasons, **entries}
     out.update(goodness_of_fit(prob, posterior, ne_draws, estimated, b_selected, seed))
     return out, warnings
