@@ -236,6 +236,19 @@ def test_target_se_stops_only_where_the_draws_pass_rhat_and_ess():
     assert np.nanmin(ess) < dg.ESS_PER_CHAIN * 4 or np.nanmax(rhat) >= dg.RHAT_MAX
 
 
+def test_target_se_stop_with_estimated_noise_checks_the_posterior_rung():
+    """With the noise estimated, the draws judged at a stop are those of the rung the fit
+    reports as its posterior (nearest the refined noise precision), so the stopped fit is
+    converged there too."""
+    prob, _ = _linear_fit(chains=4, target_se=None, sweeps=500)
+    s = FitSettings(noise_sd=None, replicas=10, burn_in=500, sweeps=2000, chains=4, seed=2,
+                    threads=2, target_se=100.0)
+    f = fit_problems([prob], s)[0]
+    assert f.noise_estimated and f.timing["sweeps"] < 2000
+    assert f.diagnostics["converged"], f.diagnostics["convergence_reasons"]
+    assert f.diagnostics["ess_min"] >= dg.ESS_PER_CHAIN * 4
+
+
 def test_target_se_missed_at_the_cap_is_a_warning_not_a_reason():
     """A target the sweeps cannot reach leaves converged chains converged (their SE is
     honest, only larger than asked for) and says so among the fit's warnings."""

@@ -29,6 +29,24 @@ def reported_rung(prob: Any, betas: np.ndarray, estimated: bool, log_z: np.ndarr
     return int(np.nanargmin(free_energy(betas, log_z, prob.n, prob.sum_log_w)))
 
 
+def nearest_rung(betas: np.ndarray, b_hat: float) -> int:
+    """The rung (beta > 0) nearest to the noise precision ``b_hat`` on a log scale: where an
+    estimated-noise fit takes its posterior draws (summarise_chains)."""
+    return int(np.argmin(np.abs(np.log(betas[1:]) - np.log(b_hat)))) + 1
+
+
+def posterior_rung(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
+                   log_z: np.ndarray) -> int:
+    """The rung whose draws a fit reports as its posterior: the top for a known noise or
+    counts, else :func:`nearest_rung` to the refined minimum of F(b) (freeenergy)."""
+    if not estimated:
+        return len(betas) - 1
+    from .freeenergy import refine_minimum  # imports scipy.optimize: only for estimated noise
+
+    b_hat = refine_minimum(ne, betas, log_z, prob.n, prob.sum_log_w)[0]
+    return nearest_rung(betas, b_hat)
+
+
 def candidate_label(prob: Any) -> str:
     """``K=3``, or ``K=1-2`` for a composite candidate (its counts per component)."""
     info = getattr(prob, "component_info", None)
@@ -47,11 +65,12 @@ def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
     ne: (C, L, S) the energies so far; rung: the rung whose F is reported (None: the single
     fit's reported_rung; a joint fit passes its top rung, beta = 1). Refused while the SE
     comes from fewer than diagnostics.MIN_SE_BATCHES batch estimates, while the chains' F
-    disagree (diagnostics.chain_agreement), and, with ``params``, while the draws at ``rung``
-    fail the convergence check's R-hat or bulk ESS (diagnostics.convergence_reasons): an SE
-    can be small long before the draws are enough for the posterior summaries (500 sweeps
-    thinned by 5 are 100 draws a chain, never a bulk ESS of 100 per chain), and a fit stopped
-    by the default target must not be "not converged" by construction."""
+    disagree (diagnostics.chain_agreement), and, with ``params``, while the draws of the
+    posterior rung (:func:`posterior_rung`) fail the convergence check's R-hat or bulk ESS
+    (diagnostics.convergence_reasons): an SE can be small long before the draws are enough
+    for the posterior summaries (500 sweeps thinned by 5 are 100 draws a chain, never a bulk
+    ESS of 100 per chain), and a fit stopped by the default target must not be "not
+    converged" by construction."""
     C, _, S = ne.shape
     total = dg.se_batches(C, S)
     if total < dg.MIN_SE_BATCHES:
@@ -67,7 +86,7 @@ def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
         return dg.disagreement_text(agreement, float(se[rung]))
     if params is None:
         return None
-    names, draws = params(rung)
+    names, draws = params(posterior_rung(prob, betas, estimated, ne, log_z))
     rhat, ess = dg.rhat_ess(draws)
     if _sampled(draws) and not np.isfinite(rhat).any():
         return f"too few draws per chain ({draws.shape[2]}) for R-hat and ESS"

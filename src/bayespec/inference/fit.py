@@ -27,7 +27,7 @@ from ..sampling.chunked import MayStop, Plan, run_chunked, run_many
 from ..sampling.sampler import (FIRST_STEP_OVERLAP, NUMBA, PRIOR_DRAWS, ChainOutput,
                                 geometric_ladder)
 from ..sampling.seeds import ladder_pilot_seed, prior_curves_seq
-from .checks import Params, fit_checks, reported_rung, stop_refusal
+from .checks import Params, fit_checks, nearest_rung, reported_rung, stop_refusal
 from .diagnostics import posterior_params
 from .freeenergy import free_energy, refine_minimum, stepping_stone_se, wbic
 from .result import KFit, Ladder
@@ -348,7 +348,7 @@ def summarise_chains(prob: Problem, betas: np.ndarray, estimated: bool,
         f_hat, f_se = float(f[-1]), float(log_z_se[-1])
     elif estimated:
         b_hat, f_hat, l_star = refine_minimum(ne, betas, log_z, n, prob.sum_log_w)
-        target = int(np.argmin(np.abs(np.log(betas[1:]) - np.log(b_hat)))) + 1
+        target = nearest_rung(betas, b_hat)
         f_se = float(log_z_se[l_star])
     else:
         b_hat, target = float(betas[-1]), L - 1
