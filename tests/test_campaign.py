@@ -220,7 +220,7 @@ def test_bad_file_becomes_a_marker_that_every_stage_passes_on(tmp_path):
     info = campaign.select(stores, R / "t.csv", R / "p.tsv", R / "i.json", "b")
     assert info["status"] == st and info["stage"] == "ingest" and info["log"] == "logs/i.log"
     assert (R / "t.csv").read_text().strip() == ("K,free_energy,free_energy_se,noise_sd,probability,"
-                                                 "rhat_max,ess_min,F_chain_spread,converged,"
+                                                 "sweeps,rhat_max,ess_min,F_chain_spread,converged,"
                                                  "chi2_n,ppc_p,adequate,wbic,wbic_se")
     campaign.spectrum_figures("b", stores, R / "t.csv", R / "i.json", R / "fig")
     assert sorted(p.name for p in (R / "fig").iterdir()) == sorted(

@@ -38,7 +38,7 @@ def test_fit_writes_stores_and_table(files, capsys):
     printed = capsys.readouterr().out
     table = pd.read_csv(out / "model_selection.csv")
     assert list(table.columns) == ["K", "free_energy", "free_energy_se", "noise_sd", "probability",
-                                   "rhat_max", "ess_min", "F_chain_spread", "converged", "chi2_n", "ppc_p", "adequate",
+                                   "sweeps", "rhat_max", "ess_min", "F_chain_spread", "converged", "chi2_n", "ppc_p", "adequate",
                                    "wbic", "wbic_se"]
     assert table["K"].tolist() == [1, 2, 3]
     assert np.isclose(table["probability"].sum(), 1.0)

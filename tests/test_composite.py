@@ -161,7 +161,7 @@ def test_api_table_store_summary_plot(api_result):
     res = api_result
     t = res.table
     assert list(t.columns) == ["K", "free_energy", "free_energy_se", "noise_sd", "probability",
-                               "K_bulk", "K_extra", "rhat_max", "ess_min", "F_chain_spread",
+                               "K_bulk", "K_extra", "sweeps", "rhat_max", "ess_min", "F_chain_spread",
                                "converged", "chi2_n", "ppc_p", "adequate", "wbic", "wbic_se"]
     assert t["K"].tolist() == [1, 2] and t["K_extra"].tolist() == [0, 1]
     assert res.best.label == "1-1" and res.K == 2  # the third line is in the data

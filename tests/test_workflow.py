@@ -128,7 +128,7 @@ def test_summary_selects_true_K(demo):
     assert list(pq.columns) == list(s.columns) and len(pq) == len(s)
     sel = pd.read_csv(demo / "results" / "fits" / "pair" / "model_selection.csv")
     assert list(sel.columns) == ["K", "free_energy", "free_energy_se", "noise_sd", "probability",
-                                 "rhat_max", "ess_min", "F_chain_spread", "converged", "chi2_n", "ppc_p", "adequate",
+                                 "sweeps", "rhat_max", "ess_min", "F_chain_spread", "converged", "chi2_n", "ppc_p", "adequate",
                                  "wbic", "wbic_se"]
     assert list(sel["K"]) == list(KS) and abs(sel["probability"].sum() - 1) < 1e-5
 

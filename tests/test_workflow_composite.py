@@ -76,7 +76,7 @@ def test_candidates_stores_and_selection(campaign_dir):
                                                                              "K1-1.zarr"]
         t = pd.read_csv(R / "fits" / sid / "model_selection.csv")
         assert list(t.columns) == ["K", "free_energy", "free_energy_se", "noise_sd",
-                                   "probability", "K_bulk", "K_extra", "rhat_max", "ess_min",
+                                   "probability", "K_bulk", "K_extra", "sweeps", "rhat_max", "ess_min",
                                    "F_chain_spread", "converged", "chi2_n", "ppc_p", "adequate",
                                    "wbic", "wbic_se"]
     s = pd.read_csv(R / "summary.tsv", sep="\t")

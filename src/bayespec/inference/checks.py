@@ -197,6 +197,7 @@ def convergence_of(names: list[str], draws: np.ndarray, betas: np.ndarray, ne: n
     if _sampled(draws) and not np.isfinite(rhat).any():
         reasons.insert(0, f"too few draws per chain ({draws.shape[2]}) for R-hat and ESS")
     entries = {
+        "sweeps": int(S),  # sampling sweeps run per chain (fewer than sampler.sweeps: target_se)
         "rhat_max": float(np.nanmax(rhat)) if np.isfinite(rhat).any() else float("nan"),
         "ess_min": float(np.nanmin(ess)) if np.isfinite(ess).any() else float("nan"),
         "F_chain_spread": agreement.spread, "F_chain_statistic": agreement.statistic,

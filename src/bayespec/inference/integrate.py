@@ -563,7 +563,8 @@ def integrate(cfg: GroupConfig, checkpoint_dir: str | Path | None = None,
                          "free_energy": j.free_energy, "free_energy_se": j.free_energy_se}
                         for j in joint])
     sel["probability"] = model_probabilities(fj)
-    for col in ("rhat_max", "ess_min", "F_chain_spread", "converged"):  # as model_selection.csv
+    for col in ("sweeps", "rhat_max", "ess_min", "F_chain_spread", "converged"):  # as
+        # model_selection.csv
         sel[col] = [j.diagnostics[col] for j in joint]
     sel["wbic"] = [j.wbic for j in joint]  # beside F, as model_selection.csv's last columns
     sel["wbic_se"] = [j.wbic_se for j in joint]

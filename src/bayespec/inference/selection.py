@@ -13,8 +13,8 @@ from .result import KFit
 BASE_COLUMNS = ["K", "free_energy", "free_energy_se", "noise_sd", "probability"]
 #: convergence and goodness of fit per candidate (KFit.diagnostics; README "Convergence and
 #: goodness of fit"), after the base columns and any K_<component> columns
-CHECK_COLUMNS = ["rhat_max", "ess_min", "F_chain_spread", "converged", "chi2_n", "ppc_p",
-                 "adequate"]
+CHECK_COLUMNS = ["sweeps", "rhat_max", "ess_min", "F_chain_spread", "converged", "chi2_n",
+                 "ppc_p", "adequate"]
 #: WBIC (Watanabe 2013) beside F, from the same ladder (freeenergy.wbic): the last columns
 CRITERION_COLUMNS = ["wbic", "wbic_se"]
 COLUMNS = BASE_COLUMNS + CHECK_COLUMNS + CRITERION_COLUMNS  # a one-shape model's table's
@@ -22,12 +22,15 @@ COLUMNS = BASE_COLUMNS + CHECK_COLUMNS + CRITERION_COLUMNS  # a one-shape model'
 
 def check_values(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
     """The CHECK_COLUMNS of one candidate from its diagnostics (KFit.diagnostics, or the
-    store's ``diagnostics`` attr read back): floats, and booleans (None when absent)."""
+    store's ``diagnostics`` attr read back): floats, booleans (None when absent) and the
+    sweeps run (an int; NaN for a store written before they were recorded)."""
     out: dict[str, Any] = {}
     for c in CHECK_COLUMNS:
         v = diagnostics.get(c)
         if c in ("converged", "adequate"):
             out[c] = None if v is None else bool(v)
+        elif c == "sweeps":
+            out[c] = float("nan") if v is None else int(v)
         else:
             out[c] = float("nan") if v is None else float(v)
     return out
