@@ -148,6 +148,43 @@ def run_bayespec(x, y, Ks: list[int], target_se: float | None | str = "default")
             "chain_seconds": sum(k["chain_seconds"] for k in per_k), "per_K": per_k}
 
 
+CLI_YAML = """\
+model: {{shape: gaussian_nagata, K: {Ks}, background: {{kind: none}}}}
+priors:
+  amplitude: {{dist: uniform, low: 0, high: {a}}}
+  center: {{dist: uniform, low: 0, high: {mu}}}
+  width: {{dist: uniform, low: {blo}, high: {bhi}}}
+noise: {{sd: {sd}}}
+"""
+
+
+def run_cli(x, y, Ks: list[int], reps: int = 3) -> dict:
+    """``bayespec fit`` of the same problem and default sampler settings as a fresh process
+    (interpreter start, imports, Numba cache loading, fits, stores, tables): the wall time a
+    user waits. One untimed warm-up run (caches, page cache), then the median of ``reps``."""
+    import statistics
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        np.savetxt(d / "d.csv", np.c_[x, y], delimiter=",", header="x,y", comments="")
+        (d / "fit.yaml").write_text(CLI_YAML.format(Ks=list(Ks), a=A_HI, mu=MU_HI, blo=B_LO,
+                                                    bhi=B_HI, sd=SD))
+        walls = []
+        for i in range(reps + 1):
+            out = d / f"out{i}"
+            cmd = [sys.executable, "-m", "bayespec.cli", "fit", str(d / "d.csv"), "--config",
+                   str(d / "fit.yaml"), "--out", str(out), "--no-progress"]
+            t0 = time.perf_counter()
+            p = subprocess.run(cmd, capture_output=True, text=True, cwd=d)
+            if p.returncode != 0:
+                raise SystemExit(f"bayespec fit failed ({p.returncode}):\n{p.stderr}")
+            if i:
+                walls.append(time.perf_counter() - t0)
+    return {"reps": reps, "wall_seconds": walls, "median_wall_seconds": statistics.median(walls)}
+
+
 # ----------------------------------------------------------------------------- dynesty
 
 def make_dynesty_problem(x, y, K: int):
@@ -257,6 +294,8 @@ def main(argv=None) -> int:
     print("running bayespec with every sweep (target_se: null, the fixed count of before "
           "target_se 0.1 was the default) ...", flush=True)
     fixed = run_bayespec(x, y, Ks, target_se=None)
+    print("running `bayespec fit` (CLI, fresh processes, default settings) ...", flush=True)
+    cli = run_cli(x, y, Ks)
     dy = None
     if not a.no_dynesty:
         print("running dynesty (nlive 500, rslice, multi, single process) ...", flush=True)
@@ -368,13 +407,19 @@ def main(argv=None) -> int:
     print(f"  every sweep / default (target_se {st['target_se']}): "
           f"{fixed['wall_ratio_to_default']:.2f}x wall, "
           f"{fixed['chain_seconds'] / csec:.2f}x chain seconds")
+    print(f"  `bayespec fit` CLI wall K={Ks} (fresh process, median of {cli['reps']}): "
+          f"{cli['median_wall_seconds']:.2f} s")
+    summary["cli_wall_s"] = cli["median_wall_seconds"]
+    if dy:
+        summary["ratio_cli_wall"] = dy["wall_seconds"] / cli["median_wall_seconds"]
     print()
     print("SUMMARY")
     print(f"  bayespec total wall K={Ks}: {wall:8.2f} s  ({cores} threads; {csec:.2f} core-s)")
     if dy:
         print(f"  dynesty  total wall K={Ks}: {summary['dynesty_wall_s']:8.2f} s  (1 process)")
         print(f"  ratio dynesty/bayespec: {summary['ratio_wall']:.1f}x wall, "
-              f"{summary['ratio_per_core']:.1f}x per core (dynesty wall / bayespec chain-seconds)")
+              f"{summary['ratio_per_core']:.1f}x per core (dynesty wall / bayespec chain-seconds), "
+              f"{summary['ratio_cli_wall']:.1f}x against the CLI's wall (start-up included)")
     for name, res in (("bayespec", bs), ("dynesty", dy)):
         if not res:
             continue
@@ -402,6 +447,7 @@ def main(argv=None) -> int:
                                                     "b": [B_LO, B_HI]}},
                "reference_logz": {k: {"value": v, "note": n} for k, (v, n) in REFERENCE.items()},
                "exp_rates_per_s": rates, "bayespec": bs, "bayespec_fixed_sweeps": fixed,
+               "bayespec_cli": cli,
                "dynesty": dy, "summary": summary,
                "argv": sys.argv[1:]}
     out.write_text(json.dumps(payload, indent=2, default=float) + "\n")
