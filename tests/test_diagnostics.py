@@ -249,6 +249,23 @@ def test_target_se_stop_with_estimated_noise_checks_the_posterior_rung():
     assert f.diagnostics["ess_min"] >= dg.ESS_PER_CHAIN * 4
 
 
+def test_target_se_never_stops_a_fit_without_draws():
+    """thin 600 leaves no draw at the first check points (500, 1000 sampling sweeps): the fit
+    must not stop there (it would report converged with an empty posterior)."""
+    x = np.linspace(0, 1, 60)
+    y = 0.5 + 2 * x + 0.1 * np.random.default_rng(5).standard_normal(x.size)
+    from bayespec.models.priors import parse_prior
+
+    prob = build_problem(x, y, None, "gaussian", 0, "linear", None,
+                         {"background": parse_prior({"dist": "normal", "mean": 0, "sd": 5},
+                                                    "background")})
+    s = FitSettings(noise_sd=0.1, replicas=10, burn_in=500, sweeps=3000, chains=4, seed=2,
+                    threads=2, thin=600, target_se=100.0)
+    f = fit_problems([prob], s)[0]
+    draws = np.asarray(f.posterior["background"]).shape[1]
+    assert f.timing["sweeps"] >= 4 * 600 and draws >= 4, (f.timing["sweeps"], draws)
+
+
 def test_target_se_missed_at_the_cap_is_a_warning_not_a_reason():
     """A target the sweeps cannot reach leaves converged chains converged (their SE is
     honest, only larger than asked for) and says so among the fit's warnings."""

@@ -248,8 +248,8 @@ class FitResult:
     Attributes:
         table: model_selection.csv's frame: K, free_energy, free_energy_se, noise_sd,
             probability (one row per K, in config order), K_<component> of a composite model,
-            then the checks rhat_max, ess_min, F_chain_spread, converged, chi2_n, ppc_p,
-            adequate (README, "Convergence and goodness of fit").
+            then the checks sweeps (run per chain), rhat_max, ess_min, F_chain_spread,
+            converged, chi2_n, ppc_p, adequate (README, "Convergence and goodness of fit").
         fits: one :class:`~bayespec.inference.result.KFit` per K (same order): posterior draws,
             ladder, free energy, noise, predictive band (``.predictive``), warnings.
         problems: the :class:`~bayespec.models.model.Problem` of each K (model bound to the
@@ -467,7 +467,7 @@ class IntegrateResult:
     @property
     def warnings(self) -> list[str]:
         """Every data set's separate-fit warnings, every joint fit's sampler warnings (a
-        target_se never applied), then the selected joint fit's: it has not converged (R-hat,
+        target_se missed after all sweeps or never applied), then the selected joint fit's: it has not converged (R-hat,
         ESS or the chains' F_joint; the reasons)."""
         out = [w for r in self.separate.values() for w in r.warnings]
         out += [w for j in self.joint for w in j.diagnostics.get("sampler_warnings", [])]

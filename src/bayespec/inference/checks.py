@@ -68,7 +68,7 @@ def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
     disagree (diagnostics.chain_agreement), and, with ``params``, while the draws of the
     posterior rung (:func:`posterior_rung`) fail the convergence check's R-hat or bulk ESS
     (diagnostics.convergence_reasons): an SE can be small long before the draws are enough
-    for the posterior summaries (500 sweeps thinned by 5 are 100 draws a chain, never a bulk
+    for the posterior summaries (500 sweeps thinned by 5 are 100 draws a chain, rarely a bulk
     ESS of 100 per chain), and a fit stopped by the default target must not be "not
     converged" by construction."""
     C, _, S = ne.shape
@@ -88,17 +88,22 @@ def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
         return None
     names, draws = params(posterior_rung(prob, betas, estimated, ne, log_z))
     rhat, ess = dg.rhat_ess(draws)
-    if _sampled(draws) and not np.isfinite(rhat).any():
+    if _too_few_draws(draws, rhat):
         return f"too few draws per chain ({draws.shape[2]}) for R-hat and ESS"
     reasons = dg.convergence_reasons(names, rhat, ess, C, agreement, float(se[rung]))
     return "; ".join(reasons) or None
 
 
-def _sampled(draws: np.ndarray) -> bool:
-    """Whether any parameter of draws (P, C, D) moved (a fit with every prior fixed has no
-    R-hat to ask for)."""
-    return bool(draws.size) and bool(np.any(np.ptp(draws.reshape(draws.shape[0], -1),
-                                                   axis=1) > 0))
+def _too_few_draws(draws: np.ndarray, rhat: np.ndarray) -> bool:
+    """Whether draws (P, C, D) are too few for R-hat and ESS: fewer than 4 a chain (none at
+    all with thin > sampled sweeps), or every R-hat NaN although a parameter moved (a fit with
+    every prior fixed and enough draws has no R-hat to ask for)."""
+    if draws.shape[0] == 0:
+        return False
+    if draws.shape[2] < 4:
+        return True
+    moved = np.any(np.ptp(draws.reshape(draws.shape[0], -1), axis=1) > 0)
+    return bool(moved) and not np.isfinite(rhat).any()
 
 
 def target_se_notes(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray, f_se: float,
@@ -194,7 +199,7 @@ def convergence_of(names: list[str], draws: np.ndarray, betas: np.ndarray, ne: n
     f_chain = f_hat + (log_z[rung] - lz_c)  # each chain's F, on the reported F's footing
     agreement = dg.chain_agreement(f_chain, se_c, dg.se_batches(C, S) // C)
     reasons = dg.convergence_reasons(names, rhat, ess, C, agreement, f_se)
-    if _sampled(draws) and not np.isfinite(rhat).any():
+    if _too_few_draws(draws, rhat):
         reasons.insert(0, f"too few draws per chain ({draws.shape[2]}) for R-hat and ESS")
     entries = {
         "sweeps": int(S),  # sampling sweeps run per chain (fewer than sampler.sweeps: target_se)

@@ -4,7 +4,7 @@ DIR/
   integration.csv          rows joint, separate: model,free_energy,free_energy_se,K,noise_sd,
                            delta,delta_se,verdict (written last: its presence means complete)
   joint_selection.csv      one row per K combination: K_<ds>..., free_energy, se, probability,
-                           rhat_max, ess_min, F_chain_spread, converged, wbic, wbic_se
+                           sweeps, rhat_max, ess_min, F_chain_spread, converged, wbic, wbic_se
                            (a composite data set's K_<ds>: its candidate label, e.g. 1-2)
   joint/K<K_A>-<K_B>.zarr  joint store of every K combination (DataTree, ArviZ groups, and
                            diagnostics: R-hat / ESS per free parameter, F per chain); a

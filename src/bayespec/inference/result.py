@@ -74,7 +74,8 @@ class KFit:
     block_names: list[str] = field(default_factory=list)
     #: convergence and goodness of fit (inference/checks.py; thresholds in diagnostics.py and
     #: gof.py): ``converged`` (bool) with ``convergence_reasons`` (list of str, empty when
-    #: converged), ``rhat_max``, ``ess_min`` (over sampled parameters), ``F_chain_spread``
+    #: converged), ``sweeps`` (sampling sweeps run per chain), ``rhat_max``, ``ess_min``
+    #: (over sampled parameters), ``F_chain_spread``
     #: (sd of the chains' F / sqrt(C), nats), ``F_chain_statistic``, ``F_chain_p`` (the
     #: chains' agreement test), ``rhat_limit``, ``ess_limit``; ``chi2_n`` (chi2/n, or the
     #: Poisson deviance/n), ``gof_statistic``, ``gof_reference`` and ``gof_noise_sd`` (the

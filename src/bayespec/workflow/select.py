@@ -92,7 +92,7 @@ def select(stores: Sequence[str | os.PathLike], table_out: str | os.PathLike,
     MAP) and ``info_out`` (JSON: status, selected K, p(K|D), noise, F, warnings, failed stage
     and log; with the selected candidate's checks ``converged``, ``convergence_reasons``,
     ``adequate``, ``adequacy_warning``; ``averaged``: the quantities averaged over the
-    candidates with weights p(candidate | D), inference/averaging.py). The table's check columns (rhat_max ... adequate)
+    candidates with weights p(candidate | D), inference/averaging.py). The table's check columns (sweeps ... adequate)
     come from each store's ``diagnostics`` attr. A spectrum with any failed K is failed (its
     tables have headers only)."""
     import pandas as pd
