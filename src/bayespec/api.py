@@ -467,8 +467,8 @@ class IntegrateResult:
     @property
     def warnings(self) -> list[str]:
         """Every data set's separate-fit warnings, every joint fit's sampler warnings (a
-        target_se missed after all sweeps or never applied), then the selected joint fit's: it has not converged (R-hat,
-        ESS or the chains' F_joint; the reasons)."""
+        target_se missed after all sweeps or never applied), then the selected joint fit's: it
+        has not converged (R-hat, ESS or the chains' F_joint; the reasons)."""
         out = [w for r in self.separate.values() for w in r.warnings]
         out += [w for j in self.joint for w in j.diagnostics.get("sampler_warnings", [])]
         d = self.best_joint.diagnostics

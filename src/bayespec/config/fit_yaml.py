@@ -16,7 +16,8 @@ Every error is a ConfigError (PriorError for priors) with a one-line message nam
 the dotted key and the fix: pydantic's ValidationError never reaches the user, it is translated
 by :func:`_config_error` (each field's :class:`_Says` holds the text of its checks). Unknown keys
 at any level are errors with a "did you mean" hint. ``null`` for a key means the same as leaving
-it out, except for ``sampler.target_se`` (default 0.1), where null turns the target off. Priors are parsed by :func:`bayespec.models.priors.parse_prior`.
+it out, except for ``sampler.target_se`` (default 0.1), where null turns the target off.
+Priors are parsed by :func:`bayespec.models.priors.parse_prior`.
 """
 
 from __future__ import annotations

@@ -72,11 +72,10 @@ def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
     ESS of 100 per chain), and a fit stopped by the default target must not be "not
     converged" by construction."""
     C, _, S = ne.shape
+    few = _too_few_batches(C, S)
+    if few is not None:
+        return few
     total = dg.se_batches(C, S)
-    if total < dg.MIN_SE_BATCHES:
-        need = math.ceil(dg.MIN_SE_BATCHES / DEFAULT_BATCHES)
-        return (f"its SE comes from {total} batch estimates ({C} chains x {total // C}), "
-                f"fewer than {dg.MIN_SE_BATCHES}; use sampler.chains >= {need}")
     log_z, se = stepping_stone_se(ne, betas)
     if rung is None:
         rung = reported_rung(prob, betas, estimated, log_z)
@@ -94,6 +93,17 @@ def stop_refusal(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
     return "; ".join(reasons) or None
 
 
+def _too_few_batches(chains: int, sweeps: int) -> str | None:
+    """Why an SE from ``chains`` chains of ``sweeps`` sampling sweeps is too rough to stop on
+    (fewer than diagnostics.MIN_SE_BATCHES batch estimates), or None."""
+    total = dg.se_batches(chains, sweeps)
+    if total >= dg.MIN_SE_BATCHES:
+        return None
+    need = math.ceil(dg.MIN_SE_BATCHES / DEFAULT_BATCHES)
+    return (f"its SE comes from {total} batch estimates ({chains} chains x {total // chains}), "
+            f"fewer than {dg.MIN_SE_BATCHES}; use sampler.chains >= {need}")
+
+
 def _too_few_draws(draws: np.ndarray, rhat: np.ndarray) -> bool:
     """Whether draws (P, C, D) are too few for R-hat and ESS: fewer than 4 a chain (none at
     all with thin > sampled sweeps), or every R-hat NaN although a parameter moved (a fit with
@@ -106,25 +116,23 @@ def _too_few_draws(draws: np.ndarray, rhat: np.ndarray) -> bool:
     return bool(moved) and not np.isfinite(rhat).any()
 
 
-def target_se_notes(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray, f_se: float,
-                    target_se: float | None, max_sweeps: int, label: str,
-                    rung: int | None = None) -> list[str]:
-    """Sampler warnings of a fit that ran all ``max_sweeps`` with ``target_se`` set: the target
-    missed, or never applied (too few batch estimates; :func:`stop_refusal`, whose ``rung``
-    this passes on). ``label`` names the fit. A missed target is a warning, not a convergence
-    reason: the chains may have converged, and the SE reported is then honest, only larger
-    than asked for (target_se is on by default, so every short run would otherwise read
-    "not converged")."""
-    if target_se is None or ne.shape[-1] < max_sweeps:
+def target_se_notes(ne: np.ndarray, f_se: float, target_se: float | None, max_sweeps: int,
+                    label: str) -> list[str]:
+    """Sampler warnings of a fit that ran all ``max_sweeps`` with ``target_se`` set (ne:
+    (C, L, S) its energies): the target missed, or never applied (too few batch estimates,
+    the first refusal of :func:`stop_refusal`). ``label`` names the fit. A missed target is a
+    warning, not a convergence reason: the chains may have converged, and the SE reported is
+    then honest, only larger than asked for (target_se is on by default, so every short run
+    would otherwise read "not converged")."""
+    C, _, S = ne.shape
+    if target_se is None or S < max_sweeps:
         return []
     if f_se > target_se:
         return [f"{label}: the SE of F is {f_se:.3g} after all sampler.sweeps = {max_sweeps}, "
                 f"above sampler.target_se = {target_se:g}; raise sampler.sweeps for that "
                 f"precision"]
-    refusal = stop_refusal(prob, betas, estimated, ne, rung)
-    if refusal is not None and refusal.startswith("its SE comes from"):
-        return [f"{label}: sampler.target_se was never applied: {refusal}"]
-    return []
+    few = _too_few_batches(C, S)
+    return [] if few is None else [f"{label}: sampler.target_se was never applied: {few}"]
 
 
 def _ppc_rng(prob: Any, seed: int) -> np.random.Generator:
@@ -227,8 +235,7 @@ def fit_checks(prob: Any, betas: np.ndarray, estimated: bool, ne: np.ndarray,
     ran all max_sweeps with target_se set says why it did not stop)."""
     entries, reasons = convergence(prob, betas, ne, log_z, rung, posterior, coef_names,
                                    f_hat, f_se)
-    warnings = target_se_notes(prob, betas, estimated, ne, f_se, target_se, max_sweeps,
-                               candidate_label(prob))
+    warnings = target_se_notes(ne, f_se, target_se, max_sweeps, candidate_label(prob))
     out = {"converged": not reasons, "convergence_reasons": reasons, **entries}
     out.update(goodness_of_fit(prob, posterior, ne_draws, estimated, b_selected, seed))
     return out, warnings

@@ -460,8 +460,8 @@ def fit_joint(model: JointModel, s: SamplerConfig, checkpoint: Path | None = Non
     top = len(betas) - 1  # the joint F is reported at beta = 1
     entries, reasons = convergence_of(list(model.free_names), np.moveaxis(theta, -1, 0), betas,
                                       ne, log_z, top, f, f_se)
-    notes = target_se_notes(model, betas, False, ne, f_se, s.target_se, s.sweeps,
-                            f"joint fit K={'-'.join(map(str, model.Ks))}", top)
+    notes = target_se_notes(ne, f_se, s.target_se, s.sweeps,
+                            f"joint fit K={'-'.join(map(str, model.Ks))}")
     diagnostics = {"converged": not reasons, "convergence_reasons": reasons,
                    "sampler_warnings": notes, **entries}
     return JointFit(model, betas, log_z, se, f, f_se, theta, ne_top, swap, acc,
@@ -563,8 +563,8 @@ def integrate(cfg: GroupConfig, checkpoint_dir: str | Path | None = None,
                          "free_energy": j.free_energy, "free_energy_se": j.free_energy_se}
                         for j in joint])
     sel["probability"] = model_probabilities(fj)
-    for col in ("sweeps", "rhat_max", "ess_min", "F_chain_spread", "converged"):  # as
-        # model_selection.csv
+    # the check columns of model_selection.csv that a joint fit has
+    for col in ("sweeps", "rhat_max", "ess_min", "F_chain_spread", "converged"):
         sel[col] = [j.diagnostics[col] for j in joint]
     sel["wbic"] = [j.wbic for j in joint]  # beside F, as model_selection.csv's last columns
     sel["wbic_se"] = [j.wbic_se for j in joint]

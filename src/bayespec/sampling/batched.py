@@ -461,6 +461,13 @@ def batch_ne(b: Batch, s: BatchState, spectrum: int) -> np.ndarray:
     return to_host(s.out_ne[g:g + b.C, :, :done])
 
 
+def batch_theta(b: Batch, s: BatchState, spectrum: int) -> np.ndarray:
+    """Thinned draws (C, L, D, P) of one spectrum's chains so far, on the host."""
+    done = max(0, s.sweep - b.burn_in)
+    g = spectrum * b.C
+    return to_host(s.out_theta[g:g + b.C, :, :done // b.thin])
+
+
 def spectrum_outputs(b: Batch, s: BatchState, spectrum: int) -> list[ChainOutput]:
     """The ChainOutput of each chain of one spectrum, from every sampling sweep run so far.
     Rows never interact, so a spectrum taken out here (its target_se reached) has the numbers
@@ -523,9 +530,8 @@ def run_grouped(jobs: list[tuple[Problem, np.ndarray]], burn_in: int, sweeps: in
             if stop == bounds[-1]:
                 break
             for i in list(active):
-                theta = (lambda i=i: np.stack([o.theta for o in spectrum_outputs(b, s, i)]))
                 if target_reached(idx[i], batch_ne(b, s, i), stop - burn_in, target_se,
-                                  se_of, may_stop, theta)[1]:
+                                  se_of, may_stop, lambda i=i: batch_theta(b, s, i))[1]:
                     out[idx[i]] = spectrum_outputs(b, s, i)
                     active.remove(i)
             if not active:
