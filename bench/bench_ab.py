@@ -13,6 +13,9 @@ Workloads (the imports are resolved inside the worker, so both trees' layouts wo
   nagata_K3   fit_spectrum on the Nagata 2012 spectrum, K = 3, default sampler, 1 thread
   joint       a two-data-set Gaussian group (pseudo-Voigt, a tie), joint + separate fits
   config      1,000 parse_fit_config calls of a typical FIT.yaml
+  au4f        the joint kernel on the measured Au 4f spectrum (examples/measured/au4f.yaml,
+              bulk + 1 surface doublet of Doniach-Sunjic * Gaussian lines on a Tougaard
+              background, Poisson): one chain, 24 rungs, block moves, 200 + 200 sweeps
 """
 
 from __future__ import annotations
@@ -77,13 +80,30 @@ def config():
         cfgm.parse_fit_config(d, "FIT.yaml")
     return 0.0
 
+def au4f():
+    import pathlib
+    bs = imp("bayespec")
+    here = pathlib.Path(bs.__file__).resolve().parents[2] / "examples" / "measured"
+    sys.path.insert(0, str(here))
+    import spectra
+    cfgm = imp("bayespec.config")
+    run = imp("bayespec.inference.runner")
+    io = imp("bayespec.io.spectrum")
+    jm = imp("bayespec.sampling.joint")
+    cfg = cfgm.load_fit_config(here / "au4f.yaml")
+    x, y, _ = spectra.load("au4f")
+    c = run.composite_candidates(io.Spectrum(x=x, y=y, sd=None, path="au4f"), cfg, "au4f")[1]
+    m = jm.with_block_moves(c.model)
+    out = jm.run_joint_one(m, np.geomspace(1e-6, 1.0, 24), 200, 200, 1, 1, 0)
+    return float(np.mean(out.ne[-1]))
+
 name = sys.argv[1]
 t0 = time.process_time()
 v = globals()[name]()
 print(time.process_time() - t0, v)
 '''
 
-WORKLOADS = ("nagata_K3", "joint", "config")
+WORKLOADS = ("nagata_K3", "joint", "config", "au4f")
 
 
 def run(tree: Path, name: str, cache: Path) -> tuple[float, float]:

@@ -24,7 +24,13 @@ asymptotic series, the Gaussian's heat-kernel expansion of DS,
 
 summed to its smallest term (error below exp(-R^2 / 2) = 3e-18 of the peak for R = 9). On a
 uniform axis the phases exp(i b u_k) advance by a constant factor from point to point, so the
-quadrature costs one complex multiply-add per node and point. Accuracy (tests): Voigt against
+quadrature costs one complex multiply-add per node and point. On a nearly uniform axis (a
+measured axis printed to a few decimals: steps of 0.0409 and 0.0410 eV) the phases advance on
+the nominal grid x0 + i h and the deviation e = (x_i - x0 - i h) / sigma enters through the
+Taylor series of exp(i e u) to third order (error at most about e^4 / 8 of the peak, below
+1e-10 for e <= EMAX = 0.005; 1e-14 to 1e-11 measured against the direct sums on the Au 4f
+axis); where e is larger every point is evaluated directly (one cos and sin per node and point,
+3-5x slower in the samplers). Accuracy (tests): Voigt against
 scipy.special.voigt_profile to 1e-9 relative where the profile exceeds 1e-12 of its peak; DS *
 G against a fine direct convolution to 1e-7 of the peak.
 """
@@ -51,6 +57,7 @@ _t2, _w2 = roots_legendre(48)
 _U2 = _USPLIT + 0.5 * (_UMAX - _USPLIT) * (_t2 + 1.0)
 _W2 = 0.5 * (_UMAX - _USPLIT) * _w2
 NODES = 80  # the most nodes any call uses (size of the work arrays)
+EMAX = 0.005  # largest deviation from the nominal grid, in sigma, for the Taylor-corrected phases
 
 
 @njit(cache=True, inline="always")
@@ -125,6 +132,77 @@ def _value(b, a, alpha, g, uk, wk, nq):
 
 
 @njit(cache=True)
+def _near_band(x, center, sigma, gamma, alpha, g, uk, wk, nq, norm, sgn, out):
+    """Add the band |x - center| <= R sigma of a nearly uniform axis (module docstring) to out
+    and return it as (lo, hi); (n, n) where the axis is not close enough to uniform."""
+    n = x.shape[0]
+    h = (x[n - 1] - x[0]) / (n - 1)  # the nominal step
+    if not h > 0.0:
+        return n, n
+    lo = max(0, int(math.ceil((center - _R * sigma - x[0]) / h)))
+    hi = min(n, int(math.floor((center + _R * sigma - x[0]) / h)) + 1)
+    if lo >= hi:
+        return n, n
+    inv = sgn / sigma
+    for i in range(lo, hi):
+        if not abs(x[i] - (x[0] + i * h)) * abs(inv) <= EMAX:
+            return n, n
+    a = gamma / sigma
+    c0 = math.cos(0.5 * math.pi * alpha)
+    s0 = math.sin(0.5 * math.pi * alpha)
+    pr = np.empty(nq)
+    pi = np.empty(nq)
+    mr = np.empty(nq)
+    mi = np.empty(nq)
+    w1 = np.empty(nq)
+    w2 = np.empty(nq)
+    w3 = np.empty(nq)
+    b0 = (x[0] + lo * h - center) * inv
+    db = h * inv
+    for k in range(nq):
+        pr[k] = math.cos(b0 * uk[k])
+        pi[k] = math.sin(b0 * uk[k])
+        mr[k] = math.cos(db * uk[k])
+        mi[k] = math.sin(db * uk[k])
+        w1[k] = wk[k] * uk[k]
+        w2[k] = w1[k] * uk[k] * 0.5
+        w3[k] = w2[k] * uk[k] / 3.0
+    for i in range(lo, hi):
+        # sums over the nodes of w u^j / j! exp(i b_grid u), j = 0..3
+        r0 = 0.0
+        i0 = 0.0
+        r1 = 0.0
+        i1 = 0.0
+        r2 = 0.0
+        i2 = 0.0
+        r3 = 0.0
+        i3 = 0.0
+        for k in range(nq):
+            r = pr[k]
+            m = pi[k]
+            r0 += wk[k] * r
+            i0 += wk[k] * m
+            r1 += w1[k] * r
+            i1 += w1[k] * m
+            r2 += w2[k] * r
+            i2 += w2[k] * m
+            r3 += w3[k] * r
+            i3 += w3[k] * m
+            pr[k] = r * mr[k] - m * mi[k]
+            pi[k] = r * mi[k] + m * mr[k]
+        b = (x[i] - center) * inv
+        if abs(b) > _R:  # the band's rounded ends
+            out[i] += norm * _asymptotic(a, b, alpha, g)
+            continue
+        e = (x[i] - (x[0] + i * h)) * inv
+        # exp(i e u) = 1 + i e u - (e u)^2 / 2 - i (e u)^3 / 6 + O((e u)^4)
+        sr = r0 - e * (i1 + e * (r2 - e * i3))
+        si = i0 + e * (r1 - e * (i2 + e * r3))
+        out[i] += norm * (c0 * sr - s0 * si)
+    return lo, hi
+
+
+@njit(cache=True)
 def add_broadened(x, h, center, sigma, gamma, alpha, weight, out):
     """out += weight * L(x) / L(center): the Gaussian-broadened DS line, unit height at center.
 
@@ -152,7 +230,9 @@ def add_broadened(x, h, center, sigma, gamma, alpha, weight, out):
         hi = min(n, int(math.floor((center + _R * sigma - x[0]) / h)) + 1)
         if lo >= hi:
             lo, hi = n, n
-    if hi > lo:
+    elif h == 0.0 and a <= _R and n >= 3:
+        lo, hi = _near_band(x, center, sigma, gamma, alpha, g, uk, wk, nq, norm, sgn, out)
+    if hi > lo and h > 0.0:
         pr = np.empty(nq)
         pi = np.empty(nq)
         mr = np.empty(nq)
