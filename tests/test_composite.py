@@ -220,6 +220,12 @@ def test_cli_equals_api_bit_for_bit(api_result, doublet_data, tmp_path):
       "ties": ["a.width[1] = a.width[2]"]}, "names a peak that no candidate has"),
     ({"model": {"components": [{"name": "a", "shape": "gaussian"}]},
       "ties": ["c.width[0] = a.width[0]"]}, "no component 'c'"),
+    ({"model": {"components": [{"name": "a", "shape": "gaussian"},
+                               {"name": "b", "shape": "gaussian", "K": [0, 1, 2]}]},
+      "priors": {"b": {"width": {"dist": "uniform", "low": 0.1, "high": 1}}},
+      "ties": ["b.width[0] = a.width[0]", "b.width[1] = a.width[0]"]},
+     r"priors.b.width: every b.width is set by a tie \(b.width\[0\] = a.width\[0\]; "
+     r"b.width\[1\] = a.width\[0\]\), so this prior would never be used"),
 ])
 def test_config_errors(bad, needle):
     from bayespec.config import parse_fit_config
@@ -227,6 +233,33 @@ def test_config_errors(bad, needle):
     with pytest.raises(ConfigError, match=needle) as e:
         parse_fit_config(bad, "FIT.yaml")
     assert str(e.value).startswith("FIT.yaml: ")
+
+
+def test_tied_extras_need_no_prior(doublet_data):
+    """A surface doublet whose splitting and ratio a tie sets for every peak needs no prior for
+    them (required for a free doublet), and they are not free parameters; where one peak's
+    splitting is free (K up to 2, only peak 0 tied) the prior is still required."""
+    from bayespec.config import parse_fit_config
+    from bayespec.inference.runner import composite_candidates
+    from bayespec.io.spectrum import Spectrum
+
+    def cfg(ks, ties):
+        return parse_fit_config({
+            "model": {"components": [{"name": "bulk", "shape": "doublet_gaussian", "K": [1]},
+                                     {"name": "surface", "shape": "doublet_gaussian",
+                                      "K": ks}],
+                      "background": {"kind": "constant"}},
+            "priors": {"bulk": COMPOSITE["priors"]["bulk"]}, "ties": ties}, "FIT.yaml")
+
+    spec = Spectrum(*doublet_data, None, "d")
+    both = [f"surface.{k}[{i}] = bulk.{k}[0]" for i in (0, 1) for k in ("splitting", "ratio")]
+    cands = composite_candidates(spec, cfg([0, 1, 2], both), "d")
+    assert [c.problem.Ks for c in cands] == [(1, 0), (1, 1), (1, 2)]
+    for c in cands:
+        assert not [n for n in c.param_names if n.startswith("surface.") and
+                    ("splitting" in n or "ratio" in n)], c.param_names
+    with pytest.raises(ConfigError, match=r"priors\.surface\.splitting: required"):
+        composite_candidates(spec, cfg([0, 1, 2], both[:2]), "d")
 
 
 def test_raw_reparses_to_the_same_config():

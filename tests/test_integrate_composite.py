@@ -115,6 +115,8 @@ def _member(ties=None, offsets=None):
          "noise": {"estimate": True}}
     if ties:
         d["ties"] = ties
+        if any(t.startswith("extra.center[0] =") for t in ties):
+            del d["priors"]["extra"]["center"]  # set by the tie: a prior would go unused
     if offsets:
         d["offsets"] = offsets
     return d

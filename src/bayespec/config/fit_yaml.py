@@ -48,6 +48,7 @@ from ..models.model import check_extra_prior
 from ..models.priors import Prior, parse_prior
 from ..models.priors import _ALIASES as _PRIOR_ALIASES
 from ..models.priors import _DISTS as _PRIOR_DISTS
+from ..models.ties import tied_kinds
 
 LIKELIHOODS = ("gaussian", "poisson")
 BACKENDS = ("numba", "numpy", "cupy", "auto", "array_api_strict")
@@ -895,6 +896,15 @@ def _composite_part(d: Mapping, source: str) -> dict | None:
                                   f"{ref.index} of component {ref.dataset}, whose K is at most "
                                   f"{top[ref.dataset]} (indices count from 0 in order of "
                                   f"position); fix the index or the component's K")
+    for c in out:
+        blk = pri.get(c.name)
+        always = tied_kinds(c.name, top[c.name], ties) if top[c.name] else frozenset()
+        for kind in (blk or {}):
+            if kind in always:
+                texts = [t.text for t in ties if t.left.dataset == c.name and t.left.kind == kind]
+                raise ConfigError(f"{source}: priors.{c.name}.{kind}: every {c.name}.{kind} is "
+                                  f"set by a tie ({'; '.join(texts)}), so this prior would never "
+                                  f"be used; remove it (a tied parameter needs no prior)")
     offsets = {}
     oraw = {} if d.get("offsets") is None else d.get("offsets")
     if not isinstance(oraw, Mapping):

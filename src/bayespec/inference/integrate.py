@@ -313,7 +313,8 @@ def _placeholders(s: DataSetConfig) -> list:
         x = np.linspace(0.0, 1.0, n)
         out.append(build_composite(x, np.zeros(n), None,
                                    [(c.name, c.shape, k) for c, k in zip(m.components, ks)],
-                                   m.background, m.degree, s.fit.priors, s.name))
+                                   m.background, m.degree, s.fit.priors, s.name,
+                                   ties=s.fit.ties))
     return out
 
 

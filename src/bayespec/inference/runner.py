@@ -102,7 +102,7 @@ def composite_candidates(spec: Spectrum, cfg: FitConfig, source: str,
     probs = [build_composite(spec.x, spec.y, spec.sd,
                              [(c.name, c.shape, k) for c, k in zip(m.components, ks)],
                              m.background, m.degree, cfg.priors, source, m.likelihood,
-                             m.shirley)
+                             m.shirley, ties=cfg.ties)
              for ks in combos]
     return candidates(probs, list(cfg.ties), dict(cfg.offsets), cfg.source)
 

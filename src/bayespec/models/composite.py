@@ -16,6 +16,7 @@ integration", peak order), and relabels within each component only. Ties inside 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from ..errors import ConfigError, DataError
 from .model import PEAK_KINDS, Problem, build_problem
 from .shirley import running_integral
 from .shapes import Background, Shape
+from .ties import Tie, tied_kinds
 
 
 @dataclass(frozen=True)
@@ -224,19 +226,21 @@ def build_composite(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None,
                     components: list[tuple[str, str, int]], background: str,
                     degree: int | None, priors: dict, source: str = "",
                     likelihood: str = "gaussian",
-                    shirley: bool | str = False) -> CompositeProblem:
+                    shirley: bool | str = False, ties: Sequence[Tie] = ()) -> CompositeProblem:
     """Bind one candidate to data: ``components`` lists (name, shape, K); ``priors`` maps a
     component name to its priors mapping (kind -> Prior; absent kinds: the data-scaled
     defaults of model.default_priors, so amplitude, center and width may be omitted) and
     ``background`` to the background priors. Checks as model.build_problem, messages naming
-    ``priors.<component>.<kind>``."""
+    ``priors.<component>.<kind>``. ``ties``: the model's ties; a kind they set for every peak
+    of a component (ties.tied_kinds) needs no prior there, even a required one."""
     comps = []
     first = None
     for name, shape, K in components:
         p = build_problem(x, y, sd, shape, 1, background, degree,
                           {**(priors.get(name) or {}), "background": priors.get("background"),
                            "shirley": priors.get("shirley")},
-                          source, likelihood, shirley, prior_key=f"priors.{name}")
+                          source, likelihood, shirley, prior_key=f"priors.{name}",
+                          tied=tied_kinds(name, int(K), ties))
         first = first or p
         comps.append(Component(name, p.shape, int(K), p.priors[:p.stride]))
     npar = sum(c.K * c.stride for c in comps) + len(first.coef_names)

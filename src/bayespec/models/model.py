@@ -170,6 +170,12 @@ def _spec_text(spec: dict) -> str:
 _REQUIRED = {"splitting": "{dist: fixed, value: 3.67} (signed: partner at center + splitting)",
              "ratio": "{dist: fixed, value: 0.75} or {dist: uniform, low: 0.6, high: 0.9}"}
 
+# the slot of a required extra that a tie sets in every peak: never sampled or read (the joint
+# model's free parameters skip tied slots), but a Problem holds one prior per slot
+_TIED_PLACEHOLDER = {"splitting": {"dist": "fixed", "value": 1.0},
+                     "ratio": {"dist": "fixed", "value": 1.0}}
+assert set(_TIED_PLACEHOLDER) == set(_REQUIRED)
+
 
 def check_extra_prior(kind: str, p: Prior, key: str) -> None:
     """Raise ConfigError if prior ``p`` of extra parameter ``kind`` breaks its registered
@@ -190,7 +196,7 @@ def check_extra_prior(kind: str, p: Prior, key: str) -> None:
 def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: str, K: int,
                   background: str, degree: int | None, priors: dict, source: str = "",
                   likelihood: str = "gaussian", shirley: bool | str = False,
-                  prior_key: str = "priors") -> Problem:
+                  prior_key: str = "priors", tied: frozenset[str] = frozenset()) -> Problem:
     """Bind a model to data. ``priors`` maps kind -> Prior or list[Prior] (absent: defaults).
 
     ``likelihood`` poisson needs raw counts in y and no sd column; ``shirley`` adds the data's
@@ -198,7 +204,9 @@ def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: st
     then models what the Shirley step leaves); ``shirley="active"`` puts the Shirley step of
     the model's own peaks into the model, its scale sampled (prior ``priors.shirley``, default
     :func:`shirley_prior`; direction from the data's end levels). ``prior_key`` names the
-    priors block in messages (``priors.bulk`` for a component of a composite model)."""
+    priors block in messages (``priors.bulk`` for a component of a composite model).
+    ``tied``: the kinds a tie of the model sets for every peak (ties.tied_kinds): a required
+    prior is not required for them (their slots hold a placeholder the tie overrides)."""
     if shape not in SHAPES:
         raise ConfigError(f"model.shape: unknown shape {shape!r}; choose one of {sorted(SHAPES)}")
     if background not in BACKGROUNDS:
@@ -244,6 +252,9 @@ def build_problem(x: np.ndarray, y: np.ndarray, sd: np.ndarray | None, shape: st
     peak_priors = []
     for kind in PEAK_KINDS + shp.extra:
         p = priors.get(kind)
+        if p is None and kind in _REQUIRED and kind in tied:
+            p = parse_prior(_TIED_PLACEHOLDER[kind], f"{prior_key}.{kind} (tied)",
+                            positive=EXTRAS[kind].positive)
         if p is None and kind in _REQUIRED:
             raise ConfigError(f"{prior_key}.{kind}: required by shape {shape} (physics, not "
                               f"the data, sets it); give e.g. {_REQUIRED[kind]}")

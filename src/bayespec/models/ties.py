@@ -65,6 +65,16 @@ class Tie:
     text: str
 
 
+def tied_kinds(component: str, K: int, ties) -> frozenset[str]:
+    """The kinds of ``component`` every one of whose K peaks is set by a tie (the left side of
+    one of ``ties``): their priors are never used (K = 0: none of its kinds is sampled)."""
+    lefts = {(t.left.kind, t.left.index) for t in ties if t.left.dataset == component}
+    kinds = {k for k, _ in lefts}
+    if K == 0:
+        return frozenset(kinds)
+    return frozenset(k for k in kinds if all((k, i) in lefts for i in range(K)))
+
+
 def _tokens(text: str, where: str) -> list[tuple[str, str]]:
     out, pos = [], 0
     stripped = text.rstrip()
