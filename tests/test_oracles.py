@@ -453,3 +453,23 @@ def test_adaptive_ladder_keeps_the_closed_form_evidence():
         rej = 1.0 - np.asarray(lad.swap_acceptance)[:-1]
         return rej.max() / max(rej.min(), 1e-3)
     assert spread(a) < spread(g), (spread(a), spread(g))
+
+
+def test_first_step_guard_keeps_the_prior_overlap():
+    """The adaptive ladder's rungs follow the swap rejections, which do not measure the
+    overlap of the first stepping-stone step (a mean of exp(-beta_1 n E) over prior draws):
+    on Au 4f the placed beta_1 * sd_prior(n E) was 35 and F came out 44 nats high. The guard
+    inserts rungs at the ladder ratio below beta_1 until beta_1 * sd <= FIRST_STEP_OVERLAP,
+    keeping every other rung; a ladder that satisfies it is returned unchanged."""
+    from bayespec.inference.fit import first_step_guard
+    from bayespec.sampling.sampler import FIRST_STEP_OVERLAP
+
+    b = np.array([0.0, 1e-3, 1e-2, 1e-1, 1.0])
+    out = first_step_guard(b, 1e4, 1.5)  # beta_1 * sd = 10
+    assert out[0] == 0.0 and np.all(np.diff(out) > 0)
+    np.testing.assert_array_equal(out[-4:], b[1:])
+    assert out[1] * 1e4 <= FIRST_STEP_OVERLAP < out[1] * 1.5 * 1e4  # as few rungs as needed
+    np.testing.assert_allclose(out[2:-3] / out[1:-4], 1.5)
+    assert out.size == b.size + int(np.ceil(np.log(10 / FIRST_STEP_OVERLAP) / np.log(1.5)))
+    np.testing.assert_array_equal(first_step_guard(b, 1e3, 1.5), b)  # 1.0 <= 2: unchanged
+    np.testing.assert_array_equal(first_step_guard(b, 0.0, 1.5), b)  # no spread known

@@ -117,8 +117,21 @@ PILOT_BURN = 100
 MIN_RUNGS, MAX_RUNGS = 8, 128
 
 
+def first_step_guard(betas: np.ndarray, spread: float, ratio: float) -> np.ndarray:
+    """``betas`` (L,) with beta[0] = 0, with rungs inserted below beta[1] (geometric, ``ratio``)
+    until beta[1] * spread <= FIRST_STEP_OVERLAP, spread = sd_prior(n E): the stepping-stone
+    step from the prior is a mean of exp(-beta[1] n E) over prior draws, which has no overlap
+    (and is biased high in F by many SE) beyond that, however evenly the swaps reject above
+    (the rejection rates that place the adaptive rungs do not see it). Unchanged otherwise."""
+    b = np.asarray(betas, dtype=float)
+    if spread <= 0 or b[0] != 0 or b[1] * spread <= FIRST_STEP_OVERLAP:
+        return b
+    extra = int(np.ceil(np.log(b[1] * spread / FIRST_STEP_OVERLAP) / np.log(ratio)))
+    return np.concatenate([[0.0], b[1] * ratio ** -np.arange(extra, 0, -1.0), b[1:]])
+
+
 def adapt_ladder(model: Any, betas: np.ndarray, s: FitSettings, Ks: tuple[int, ...],
-                 backend: Any = NUMBA) -> np.ndarray:
+                 backend: Any = NUMBA, spread: float = 0.0) -> np.ndarray:
     """Rungs at equal swap rejection, their number from the communication barrier.
 
     Each round runs one pilot chain (seed ladder_pilot_seed(seed, Ks, round); its draws are
@@ -126,6 +139,8 @@ def adapt_ladder(model: Any, betas: np.ndarray, s: FitSettings, Ks: tuple[int, .
     and places rungs_for(Lambda) rungs at equal shares of the barrier Lambda(beta)
     (sampling.ladder). The ends stay: beta = 0 and the top (1, or the noise-precision ceiling).
     Deterministic for a seed; ``model`` is a Problem (``backend`` NUMBA) or a JointModel (JOINT).
+    ``spread`` > 0 (sd_prior(n E), with ``s.extend``): every round's ladder keeps the first
+    step's overlap (:func:`first_step_guard`).
     """
     for rnd, sweeps in enumerate(PILOT_ROUNDS):
         seed = ladder_pilot_seed(s.seed, Ks, rnd)
@@ -134,7 +149,7 @@ def adapt_ladder(model: Any, betas: np.ndarray, s: FitSettings, Ks: tuple[int, .
         rejection = 1.0 - out.swap / sweeps
         total = float(ladder_mod.barrier(betas, rejection)[-1])
         n = ladder_mod.rungs_for(total, min_rungs=MIN_RUNGS, max_rungs=MAX_RUNGS)
-        betas = ladder_mod.place(betas, rejection, n)
+        betas = first_step_guard(ladder_mod.place(betas, rejection, n), spread, s.ratio)
     return betas
 
 
@@ -160,6 +175,7 @@ def ladder_for(problem: Problem, s: FitSettings,
     else:
         top = 1.0 / s.noise_sd ** 2
     L = s.replicas
+    spread = 0.0
     if s.extend:
         spread = energy_sd(problem, s.seed)
         if spread > 0:
@@ -169,7 +185,7 @@ def ladder_for(problem: Problem, s: FitSettings,
     if s.ladder == "adaptive":
         model, backend = pilot or (problem, NUMBA)
         Ks = tuple(getattr(model, "Ks", (problem.K,)))
-        betas = adapt_ladder(model, betas, s, Ks, backend)
+        betas = adapt_ladder(model, betas, s, Ks, backend, spread)
     return betas, estimated
 
 
