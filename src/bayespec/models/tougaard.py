@@ -27,10 +27,10 @@ The Numba function :func:`tougaard` has the kernel's background signature plus t
 ``tougaard(x, ydata, coefs, out)``, coefs = (c0, B, C). O(n^2) per evaluation, one K per pair
 at the pair's own loss |x_i - x_j| on any axis, vectorised (measured on one core of the 2-core
 development machine, contiguous arrays: about 21 us for 321 points, 125 us for 801, 500 us for
-1601; a strided view, e.g. a column of np.loadtxt's table, is not vectorised and 3x slower). A table of K per lag m (T = m h) on a uniform axis
-runs 1.6-2.5x faster but differs from the pairs' own losses by the rounding of x (up to
-~5e-12 relative on a kinetic axis near 1400 eV with a 0.025 eV step), so it is not used. The
-plain NumPy reference is :func:`bayespec.models.lines.reference.tougaard_background`.
+1601; a strided view, e.g. a column of np.loadtxt's table, is not vectorised and 3x slower).
+A table of K per lag m (T = m h) on a uniform axis runs 1.6-2.5x faster but differs from the
+pairs' own losses by the rounding of x (up to ~5e-12 relative on a kinetic axis near 1400 eV
+with a 0.025 eV step), so it is not used. The plain NumPy reference is :func:`bayespec.models.lines.reference.tougaard_background`.
 """
 
 from __future__ import annotations
