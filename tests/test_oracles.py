@@ -457,9 +457,9 @@ def test_adaptive_ladder_keeps_the_closed_form_evidence():
 
 def test_first_step_guard_keeps_the_prior_overlap():
     """The adaptive ladder's rungs follow the swap rejections, which do not measure the
-    overlap of the first stepping-stone step (a mean of exp(-beta_1 n E) over prior draws):
-    on Au 4f the placed beta_1 * sd_prior(n E) was 35 and F came out 44 nats high. The guard
-    inserts rungs at the ladder ratio below beta_1 until beta_1 * sd <= FIRST_STEP_OVERLAP,
+    overlap of the first stepping-stone step (a mean of exp(-beta_1 n E) over prior draws; on
+    Au 4f the placed beta_1 * sd_prior(n E) was 35, where the geometric extension keeps it
+    <= FIRST_STEP_OVERLAP for that reason). The guard inserts rungs at the ladder ratio below beta_1 until beta_1 * sd <= FIRST_STEP_OVERLAP,
     keeping every other rung; a ladder that satisfies it is returned unchanged."""
     from bayespec.inference.fit import first_step_guard
     from bayespec.sampling.sampler import FIRST_STEP_OVERLAP
