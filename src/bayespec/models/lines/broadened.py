@@ -131,6 +131,33 @@ def _value(b, a, alpha, g, uk, wk, nq):
     return math.cos(0.5 * math.pi * alpha) * sr - math.sin(0.5 * math.pi * alpha) * si
 
 
+@njit(cache=True, inline="always")
+def _band(x0, h, center, sigma, n):
+    """The quadrature band [lo, hi) of the points x0 + i h within R sigma of center; (n, n)
+    when it holds none."""
+    lo = max(0, int(math.ceil((center - _R * sigma - x0) / h)))
+    hi = min(n, int(math.floor((center + _R * sigma - x0) / h)) + 1)
+    if lo >= hi:
+        return n, n
+    return lo, hi
+
+
+@njit(cache=True, inline="always")
+def _phases(b0, db, uk, nq):
+    """The phases exp(i b0 u_k) (pr, pi) at the band's first point and the factors exp(i db u_k)
+    (mr, mi) that advance them by one step, (nq,) each."""
+    pr = np.empty(nq)
+    pi = np.empty(nq)
+    mr = np.empty(nq)
+    mi = np.empty(nq)
+    for k in range(nq):
+        pr[k] = math.cos(b0 * uk[k])
+        pi[k] = math.sin(b0 * uk[k])
+        mr[k] = math.cos(db * uk[k])
+        mi[k] = math.sin(db * uk[k])
+    return pr, pi, mr, mi
+
+
 @njit(cache=True)
 def _near_band(x, center, sigma, gamma, alpha, g, uk, wk, nq, norm, sgn, out):
     """Add the band |x - center| <= R sigma of a nearly uniform axis (module docstring) to out
@@ -139,8 +166,7 @@ def _near_band(x, center, sigma, gamma, alpha, g, uk, wk, nq, norm, sgn, out):
     h = (x[n - 1] - x[0]) / (n - 1)  # the nominal step
     if not h > 0.0:
         return n, n
-    lo = max(0, int(math.ceil((center - _R * sigma - x[0]) / h)))
-    hi = min(n, int(math.floor((center + _R * sigma - x[0]) / h)) + 1)
+    lo, hi = _band(x[0], h, center, sigma, n)
     if lo >= hi:
         return n, n
     inv = sgn / sigma
@@ -150,20 +176,11 @@ def _near_band(x, center, sigma, gamma, alpha, g, uk, wk, nq, norm, sgn, out):
     a = gamma / sigma
     c0 = math.cos(0.5 * math.pi * alpha)
     s0 = math.sin(0.5 * math.pi * alpha)
-    pr = np.empty(nq)
-    pi = np.empty(nq)
-    mr = np.empty(nq)
-    mi = np.empty(nq)
+    pr, pi, mr, mi = _phases((x[0] + lo * h - center) * inv, h * inv, uk, nq)
     w1 = np.empty(nq)
     w2 = np.empty(nq)
     w3 = np.empty(nq)
-    b0 = (x[0] + lo * h - center) * inv
-    db = h * inv
     for k in range(nq):
-        pr[k] = math.cos(b0 * uk[k])
-        pi[k] = math.sin(b0 * uk[k])
-        mr[k] = math.cos(db * uk[k])
-        mi[k] = math.sin(db * uk[k])
         w1[k] = wk[k] * uk[k]
         w2[k] = w1[k] * uk[k] * 0.5
         w3[k] = w2[k] * uk[k] / 3.0
@@ -226,24 +243,11 @@ def add_broadened(x, h, center, sigma, gamma, alpha, weight, out):
     s0 = math.sin(0.5 * math.pi * alpha)
     lo, hi = n, n  # the quadrature band [lo, hi) on a uniform axis
     if h > 0.0 and a <= _R:
-        lo = max(0, int(math.ceil((center - _R * sigma - x[0]) / h)))
-        hi = min(n, int(math.floor((center + _R * sigma - x[0]) / h)) + 1)
-        if lo >= hi:
-            lo, hi = n, n
+        lo, hi = _band(x[0], h, center, sigma, n)
     elif h == 0.0 and a <= _R and n >= 3:
         lo, hi = _near_band(x, center, sigma, gamma, alpha, g, uk, wk, nq, norm, sgn, out)
     if hi > lo and h > 0.0:
-        pr = np.empty(nq)
-        pi = np.empty(nq)
-        mr = np.empty(nq)
-        mi = np.empty(nq)
-        b0 = (x[0] + lo * h - center) * inv
-        db = h * inv
-        for k in range(nq):
-            pr[k] = math.cos(b0 * uk[k])
-            pi[k] = math.sin(b0 * uk[k])
-            mr[k] = math.cos(db * uk[k])
-            mi[k] = math.sin(db * uk[k])
+        pr, pi, mr, mi = _phases((x[0] + lo * h - center) * inv, h * inv, uk, nq)
         for i in range(lo, hi):
             sr = 0.0
             si = 0.0
